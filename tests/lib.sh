@@ -1,0 +1,109 @@
+# lib.sh - shared helpers for tests/*/test-*.sh (source it; bash only).
+# Everything a test starts is registered with track_pid and stopped by
+# PID on exit; temporary files live under $T, removed on success.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$TOP/bin
+T=$(mktemp -d "${TMPDIR:-/tmp}/authrelay-test.XXXXXX")
+chmod 755 "$T"
+_pids=()
+_cleanups=()
+_failed=0
+
+note() { printf '# %s\n' "$*"; }
+fail() { printf 'not ok: %s\n' "$*" >&2; _failed=1; exit 1; }
+skip() { printf '%s\n' "$*"; exit 77; }
+ok() { printf 'ok: %s\n' "$*"; }
+
+track_pid() { _pids+=("$1"); }
+on_exit() { _cleanups+=("$1"); }
+
+_cleanup() {
+	local rc=$?
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[i]}" >/dev/null 2>&1 || true
+	done
+	for p in "${_pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${_pids[@]}"; do
+		for _ in $(seq 1 100); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	if [ "$rc" -eq 0 ] && [ -z "${KEEP_TMP:-}" ]; then
+		rm -rf "$T"
+	else
+		echo "# kept $T" >&2
+	fi
+}
+trap _cleanup EXIT
+
+# wait_for SECONDS CMD...: poll CMD until it succeeds; fail on timeout.
+wait_for() {
+	local limit=$1; shift
+	local deadline=$((SECONDS + limit))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -ge "$deadline" ] && fail "timed out after ${limit}s waiting for: $*"
+		sleep 0.02
+	done
+}
+
+assert_eq() { # expected actual what
+	[ "$1" = "$2" ] || fail "$3: expected [$1], got [$2]"
+}
+assert_contains() { # haystack needle what
+	case "$1" in *"$2"*) ;; *) fail "$3: [$2] not found in [$1]" ;; esac
+}
+assert_not_contains() {
+	case "$1" in *"$2"*) fail "$3: [$2] unexpectedly found" ;; *) ;; esac
+}
+
+# as_service_user CMD...: run as the unprivileged 'authrelay' user when root.
+as_service_user() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid=authrelay --regid=authrelay --init-groups -- "$@"
+	else
+		"$@"
+	fi
+}
+
+PG_BINDIR=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+
+# pg_start: a private cluster under $T/pg, unix socket only, schema loaded.
+# Sets PGHOST, PGDATABASE, PGUSER and AUTHRELAY_DB (a libpq conninfo).
+pg_start() {
+	local data=$T/pg/data sock=$T/pg/sock
+	mkdir -p "$data" "$sock"
+	[ "$(id -u)" -eq 0 ] && chown -R authrelay:authrelay "$T/pg"
+	as_service_user "$PG_BINDIR/initdb" -D "$data" -U authrelay -A trust \
+	    --no-sync -E UTF8 --locale=C >"$T/pg/initdb.log" 2>&1 ||
+	    { cat "$T/pg/initdb.log"; fail "initdb"; }
+	as_service_user "$PG_BINDIR/pg_ctl" -D "$data" -l "$T/pg/log" -w -t 60 \
+	    -o "-c listen_addresses='' -c unix_socket_directories='$sock' -c fsync=${PG_FSYNC:-on} -c max_connections=50" \
+	    start >/dev/null || { cat "$T/pg/log"; fail "pg_ctl start"; }
+	PG_PID=$(head -n 1 "$data/postmaster.pid")
+	track_pid "$PG_PID"
+	export PGHOST=$sock PGUSER=authrelay PGDATABASE=authrelay
+	"$PG_BINDIR/createdb" authrelay
+	psql -q -v ON_ERROR_STOP=1 -f "$TOP/sql/schema.sql" >/dev/null
+	export AUTHRELAY_DB="host=$sock dbname=authrelay user=authrelay"
+}
+
+pg_stop() {
+	as_service_user "$PG_BINDIR/pg_ctl" -D "$T/pg/data" -m fast -w stop >/dev/null
+}
+
+pg_restart_stopped() {
+	as_service_user "$PG_BINDIR/pg_ctl" -D "$T/pg/data" -l "$T/pg/log" -w -t 60 \
+	    -o "-c listen_addresses='' -c unix_socket_directories='$PGHOST' -c fsync=${PG_FSYNC:-on}" \
+	    start >/dev/null
+	PG_PID=$(head -n 1 "$T/pg/data/postmaster.pid")
+	track_pid "$PG_PID"
+}
+
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }

@@ -1,0 +1,7 @@
+# tests/module.mk - unit tests: tests/unit/test-<module>.c links libauthrelay.
+UNIT_SRCS = $(wildcard tests/unit/test-*.c)
+UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+TEST_PROGRAMS += $(UNIT_BINS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIBA)
+	$(LINK) $^ $(PCRE_LIBS) $(CDB_LIBS)

@@ -1,0 +1,47 @@
+#!/bin/sh
+# deps.sh - install the Debian packages authrelay builds and tests with.
+# As root: apt-get install -y what is missing. Otherwise: print the command.
+# Also makes sure the unprivileged 'authrelay' system user exists (the
+# watcher drops to it, and the private PostgreSQL cluster runs as it).
+set -eu
+
+PACKAGES="gcc make pkg-config libc6-dev libpcre2-dev libpq-dev libcdb-dev tinycdb
+libssl-dev openssl postgresql ucspi-tcp curl python3 faketime rsyslog mandoc
+procps util-linux iproute2 clang"
+
+missing=""
+for p in $PACKAGES; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing Debian packages; run as root:" >&2
+		echo "  apt-get install -y$missing" >&2
+		exit 1
+	fi
+	echo "deps: installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	# Never start services while installing (postgresql, rsyslog).
+	policy=/usr/sbin/policy-rc.d
+	made_policy=""
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' > "$policy"
+		chmod 755 "$policy"
+		made_policy=yes
+	fi
+	apt-get install -y -q $missing >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null && apt-get install -y -q $missing; }
+	[ -n "$made_policy" ] && rm -f "$policy"
+fi
+
+if [ "$(id -u)" -eq 0 ] && ! getent passwd authrelay >/dev/null; then
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin authrelay
+	echo "deps: created system user authrelay" >&2
+fi
+exit 0
