@@ -107,3 +107,24 @@ pg_restart_stopped() {
 }
 
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+
+# netns_setup ADDR...: a private network namespace (name in $NS) whose
+# loopback interface also carries ADDR... (use TEST-NET addresses such as
+# 192.0.2.10 or 2001:db8::10). Traffic never leaves the namespace; run
+# programs inside with `in_ns CMD...`. Skips the test where netns is
+# unavailable (not root).
+netns_setup() {
+	[ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
+	NS=authrelay-$$-$RANDOM
+	ip netns add "$NS" || skip "cannot create a network namespace"
+	on_exit "ip netns del $NS"
+	ip netns exec "$NS" ip link set lo up
+	local a
+	for a in "$@"; do
+		case $a in
+		*:*) ip netns exec "$NS" ip addr add "$a/128" dev lo nodad ;;
+		*) ip netns exec "$NS" ip addr add "$a/32" dev lo ;;
+		esac
+	done
+}
+in_ns() { ip netns exec "$NS" "$@"; }
