@@ -46,6 +46,7 @@ include $(sort $(wildcard */module.mk))
 
 LINK = $(CC) $(ALL_LDFLAGS) -o $@
 
+.SECONDARY:
 .PHONY: all check run bench install clean deps test-programs fuzz
 all: $(PROGRAMS)
 

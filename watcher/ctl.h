@@ -1,0 +1,14 @@
+/* ctl.h - authrelayctl subcommands, one function each. */
+#ifndef AUTHRELAY_CTL_H
+#define AUTHRELAY_CTL_H
+
+#include "config.h"
+
+/* Each returns the process exit status. argv[0] is the subcommand. */
+int ctl_parse(const struct config *cfg, int argc, char **argv);
+int ctl_parse_test(const struct config *cfg, int argc, char **argv);
+
+/* Write s as a JSON string (with quotes) to f. */
+void ctl_json_string(void *stdio_file, const char *s);
+
+#endif

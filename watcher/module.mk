@@ -1,0 +1,10 @@
+# watcher/module.mk - authrelayd and authrelayctl.
+PROGRAMS += bin/authrelayctl
+
+# The parser engine and input handling, shared by both programs.
+WATCHER_CORE = $(B)/watcher/syslog.o $(B)/watcher/rules.o $(B)/watcher/linebuf.o
+CTL_OBJS = $(B)/watcher/authrelayctl.o $(B)/watcher/ctl-parse.o
+
+bin/authrelayctl: $(CTL_OBJS) $(WATCHER_CORE) $(LIBA)
+	@mkdir -p bin
+	$(LINK) $^ $(PCRE_LIBS) $(PQ_LIBS) $(CDB_LIBS)
