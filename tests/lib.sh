@@ -90,7 +90,7 @@ pg_start() {
 	track_pid "$PG_PID"
 	export PGHOST=$sock PGUSER=authrelay PGDATABASE=authrelay
 	"$PG_BINDIR/createdb" authrelay
-	psql -q -v ON_ERROR_STOP=1 -f "$TOP/sql/schema.sql" >/dev/null
+	PGOPTIONS='-c client_min_messages=warning' psql -q -v ON_ERROR_STOP=1 -f "$TOP/sql/schema.sql" >/dev/null
 	export AUTHRELAY_DB="host=$sock dbname=authrelay user=authrelay"
 }
 
@@ -128,3 +128,6 @@ netns_setup() {
 	done
 }
 in_ns() { ip netns exec "$NS" "$@"; }
+
+# sql_is EXPECTED "SELECT ...": for wait_for, which re-runs it each poll.
+sql_is() { [ "$(sql "$2")" = "$1" ]; }

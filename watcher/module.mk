@@ -8,3 +8,10 @@ CTL_OBJS = $(B)/watcher/authrelayctl.o $(B)/watcher/ctl-parse.o
 bin/authrelayctl: $(CTL_OBJS) $(WATCHER_CORE) $(LIBA)
 	@mkdir -p bin
 	$(LINK) $^ $(PCRE_LIBS) $(PQ_LIBS) $(CDB_LIBS)
+
+PROGRAMS += bin/authrelayd
+DAEMON_OBJS = $(B)/watcher/authrelayd.o $(B)/watcher/store.o $(B)/watcher/queue.o \
+              $(B)/watcher/cdbexport.o
+bin/authrelayd: $(DAEMON_OBJS) $(WATCHER_CORE) $(LIBA)
+	@mkdir -p bin
+	$(LINK) $^ $(PCRE_LIBS) $(PQ_LIBS) $(CDB_LIBS)

@@ -548,18 +548,20 @@ has_rsyslog_escape(const char *s, size_t len)
 }
 
 /*
- * Printable ASCII without spaces, no rsyslog escapes, 1..255 bytes.
- * "user%domain" and "user:domain" become "user@domain".
+ * Printable ASCII (inner spaces allowed: some daemons accept them), no
+ * rsyslog escapes, 1..255 bytes. "user%domain" and "user:domain" become
+ * "user@domain".
  */
 static int
 take_user(const char *s, size_t len, char out[RULES_USER_MAX + 1])
 {
 	char *sep;
 
-	if (len == 0 || len > RULES_USER_MAX || has_rsyslog_escape(s, len))
+	if (len == 0 || len > RULES_USER_MAX || has_rsyslog_escape(s, len) ||
+	    s[0] == ' ' || s[len - 1] == ' ')
 		return -1;
 	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
 			return -1;
 	memcpy(out, s, len);
 	out[len] = '\0';

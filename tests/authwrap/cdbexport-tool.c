@@ -1,0 +1,108 @@
+/* cdbexport-tool.c - test driver for watcher/cdbexport.c and watcher/sync.c. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cdb.h>
+#include <libpq-fe.h>
+
+#include "atomicfile.h"
+#include "../../watcher/cdbexport.h"
+#include "config.h"
+#include "log.h"
+#include "relaycdb.h"
+#include "../../watcher/sync.h"
+
+static void
+usage(void)
+{
+	fputs("usage: cdbexport-tool export | verify | sync\n"
+	    "       cdbexport-tool write FILE BUILT [IP EXPIRES USER]...\n",
+	    stderr);
+	exit(2);
+}
+
+/* Write a snapshot by hand: crafted files for auth-wrap's tests. */
+static int
+write_snapshot(int argc, char **argv)
+{
+	struct atomicfile af;
+	struct cdb_make cm;
+	char val[RELAYCDB_VALUE_MAX], err[512];
+	int n;
+
+	if (argc < 4 || (argc - 4) % 3 != 0)
+		usage();
+	if (atomicfile_open(&af, argv[2], 0644, err, sizeof(err)) < 0 ||
+	    cdb_make_start(&cm, af.fd) < 0)
+		goto fail;
+	if (strcmp(argv[3], "-") != 0) {
+		n = relaycdb_format_meta(strtoll(argv[3], NULL, 10),
+		    (argc - 4) / 3, val, sizeof(val));
+		if (n < 0 || cdb_make_add(&cm, RELAYCDB_META_KEY,
+		    sizeof(RELAYCDB_META_KEY) - 1, val, (unsigned)n) < 0)
+			goto fail;
+	}
+	for (int i = 4; i < argc; i += 3) {
+		n = relaycdb_format(strtoll(argv[i + 1], NULL, 10), argv[i + 2],
+		    val, sizeof(val));
+		if (n < 0 || cdb_make_add(&cm, argv[i], (unsigned)strlen(argv[i]),
+		    val, (unsigned)n) < 0)
+			goto fail;
+	}
+	if (cdb_make_finish(&cm) < 0 || atomicfile_commit(&af, err,
+	    sizeof(err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "cdbexport-tool: write: %s\n", err);
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	struct cdbexport_stats st;
+	char err[CONFIG_ERROR_MAX];
+	PGconn *conn;
+	int rc;
+
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "write") == 0)
+		return write_snapshot(argc, argv);
+	if (config_load(config_path(NULL), 0, &cfg, err) < 0) {
+		fprintf(stderr, "cdbexport-tool: %s\n", err);
+		return 2;
+	}
+	log_init("authrelayd", 1, 0);
+	if (strcmp(argv[1], "sync") == 0)
+		return sync_run(&cfg);
+	conn = PQconnectdb(cfg.database);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		fprintf(stderr, "cdbexport-tool: %s", PQerrorMessage(conn));
+		return 2;
+	}
+	if (strcmp(argv[1], "export") == 0) {
+		rc = cdbexport_run(conn, &cfg, &st, err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "cdbexport-tool: export: %s\n", err);
+		else
+			printf("relays=%" PRId64 " skipped=%" PRId64
+			    " static_keys=%" PRId64 " tcp_relays=%" PRId64
+			    " ms=%" PRId64 "\n", st.relays, st.skipped,
+			    st.static_keys, st.tcp_relays, st.elapsed_ms);
+		rc = rc < 0 ? 1 : 0;
+	} else if (strcmp(argv[1], "verify") == 0) {
+		rc = cdbexport_verify(conn, &cfg, stdout);
+		printf("differences=%d\n", rc);
+		rc = rc == 0 ? 0 : rc < 0 ? 2 : 1;
+	} else
+		usage();
+	PQfinish(conn);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,622 @@
+/* authrelayd.c - read syslog lines from a FIFO, record POP/IMAP logins in PostgreSQL. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cdbexport.h"
+#include "config.h"
+#include "event.h"
+#include "linebuf.h"
+#include "log.h"
+#include "rules.h"
+#include "store.h"
+
+#define INPUT_BUF_SIZE (256 * 1024)
+#define INPUT_LINE_MAX 16384
+#define PIPE_SIZE_WANTED (1024 * 1024)
+#define STOP_FLUSH_MS 10000
+#define DROP_LOG_EVERY_MS 10000
+
+struct counters {
+	uint64_t lines, matched, granted, ignored, bad_field, too_long;
+	uint64_t limit, committed, db_errors, swept, exports, export_errors;
+};
+
+struct watcher {
+	const char *conf_path;
+	struct config cfg;
+	struct rules *rules;
+	struct store *store;
+	struct queue queue;
+	struct linebuf input;
+	int input_fd;
+	int signal_fd;
+	int stopping;
+	int64_t stop_deadline_ms;
+	int64_t next_sweep_ms;
+	int64_t next_export_ms;
+	int cdb_dirty;
+	int sweep_more;		/* the last sweep hit its batch limit */
+	size_t isolate;		/* events to send one by one after a refusal */
+	int64_t last_export_ms;
+	int64_t last_drop_log_ms;
+	uint64_t drops_logged;
+	struct counters n;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: authrelayd [-c CONF] [-f] [-n] [-v] [--sync]\n");
+	exit(2);
+}
+
+/* Load parsers and check the config; on error a one-line message. */
+static struct rules *
+load_rules(const struct config *cfg)
+{
+	char error[RULES_ERROR_MAX];
+	struct rules *rules = rules_load(cfg->parsers, &cfg->enable, 0, error);
+
+	if (rules == NULL)
+		log_err("event=config_error error=\"%s\"", error);
+	return rules;
+}
+
+static int
+check_only(const struct config *cfg)
+{
+	struct rules *rules = load_rules(cfg);
+	size_t samples;
+	int failures;
+
+	if (rules == NULL)
+		return 1;
+	failures = rules_run_samples(rules, stderr, &samples);
+	printf("authrelayd: config ok: %zu parser families, %zu samples, %d failures\n",
+	    rules_family_count(rules), samples, failures);
+	rules_free(rules);
+	return failures == 0 ? 0 : 1;
+}
+
+/*
+ * The FIFO is opened O_RDWR so a writer closing never gives EOF (no
+ * busy loop after a syslog restart), O_NOFOLLOW so a planted symlink is
+ * refused, and checked on the descriptor to really be a FIFO.
+ */
+static int
+open_input(const char *path)
+{
+	struct stat sb;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = dup(STDIN_FILENO);
+	else
+		fd = open(path, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		log_sys(LOG_ERR, "event=fatal what=open(%s)", path);
+		return -1;
+	}
+	if (fstat(fd, &sb) < 0 || (strcmp(path, "-") != 0 && !S_ISFIFO(sb.st_mode))) {
+		log_err("event=fatal what=open(%s) error=\"not a FIFO\"", path);
+		close(fd);
+		return -1;
+	}
+	if (sb.st_mode & S_IWOTH) {
+		log_err("event=fatal what=open(%s) error=\"mode %04o lets any user write login lines\"",
+		    path, (unsigned)(sb.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	if (S_ISFIFO(sb.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE_WANTED);
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+/* setgroups, setresgid, setresuid, no_new_privs: in that order. */
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || user == NULL || *user == '\0')
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_err("event=fatal what=getpwnam(%s) error=\"no such user\"", user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_sys(LOG_ERR, "event=fatal what=drop_privileges(%s)", user);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void
+log_counters(const struct watcher *w)
+{
+	log_info("event=counters lines=%llu matched=%llu granted=%llu ignored=%llu "
+	    "bad_field=%llu too_long=%llu limit=%llu oversized=%llu queued=%zu "
+	    "dropped=%llu committed=%llu db_errors=%llu swept=%llu exports=%llu "
+	    "export_errors=%llu",
+	    (unsigned long long)w->n.lines, (unsigned long long)w->n.matched,
+	    (unsigned long long)w->n.granted, (unsigned long long)w->n.ignored,
+	    (unsigned long long)w->n.bad_field, (unsigned long long)w->n.too_long,
+	    (unsigned long long)w->n.limit,
+	    (unsigned long long)w->input.oversized, w->queue.len,
+	    (unsigned long long)w->queue.dropped,
+	    (unsigned long long)w->n.committed, (unsigned long long)w->n.db_errors,
+	    (unsigned long long)w->n.swept, (unsigned long long)w->n.exports,
+	    (unsigned long long)w->n.export_errors);
+}
+
+/* SIGHUP: a new config and parsers replace the old only if both load. */
+static void
+reload(struct watcher *w)
+{
+	char error[CONFIG_ERROR_MAX];
+	struct config cfg;
+	struct rules *rules;
+
+	if (config_load(w->conf_path, 0, &cfg, error) < 0) {
+		log_err("event=reload_failed error=\"%s\" keeping=old", error);
+		return;
+	}
+	if ((rules = load_rules(&cfg)) == NULL) {
+		log_err("event=reload_failed keeping=old");
+		config_free(&cfg);
+		return;
+	}
+	if (strcmp(cfg.fifo, w->cfg.fifo) != 0)
+		log_warn("event=reload note=\"fifo change needs a restart\"");
+	if (strcmp(cfg.database, w->cfg.database) != 0) {
+		struct store *st = store_new(cfg.database);
+
+		if (st != NULL) {
+			store_free(w->store);
+			w->store = st;
+		}
+	}
+	rules_free(w->rules);
+	config_free(&w->cfg);
+	w->rules = rules;
+	w->cfg = cfg;
+	w->queue.max = (size_t)cfg.queue_max;
+	log_info("event=reloaded families=%zu", rules_family_count(rules));
+}
+
+static void
+handle_signals(struct watcher *w)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			reload(w);
+			break;
+		case SIGUSR1:
+			log_counters(w);
+			break;
+		default:
+			if (!w->stopping)
+				log_info("event=stopping queued=%zu", w->queue.len);
+			w->stopping = 1;
+			w->stop_deadline_ms = now_ms() + STOP_FLUSH_MS;
+			break;
+		}
+	}
+}
+
+/* Decide a recognised login: granted, or ignored with a reason. */
+static void
+decide(const struct config *cfg, const struct rules_match *m, struct event *ev)
+{
+	const char *why;
+
+	ev->reason[0] = '\0';
+	if (!config_list_has(&cfg->services, m->service))
+		snprintf(ev->reason, sizeof(ev->reason), "service");
+	else if (config_never_relay(cfg, &m->addr, &why))
+		snprintf(ev->reason, sizeof(ev->reason), "never_relay:%s", why);
+}
+
+static void
+note_drop(struct watcher *w, int64_t now)
+{
+	if (now - w->last_drop_log_ms < DROP_LOG_EVERY_MS)
+		return;
+	log_err("event=queue_full dropped=%llu since_last=%llu queue_max=%zu",
+	    (unsigned long long)w->queue.dropped,
+	    (unsigned long long)(w->queue.dropped - w->drops_logged),
+	    w->queue.max);
+	w->drops_logged = w->queue.dropped;
+	w->last_drop_log_ms = now;
+}
+
+static void
+handle_line(struct watcher *w, const char *line, size_t len, int64_t now)
+{
+	struct rules_match m;
+	struct event ev;
+
+	w->n.lines++;
+	switch (rules_match_line(w->rules, line, len, &m)) {
+	case RULES_MATCH:
+		break;
+	case RULES_BAD_FIELD:
+		w->n.bad_field++;
+		log_debug("event=rejected reason=bad_field");
+		return;
+	case RULES_TOO_LONG:
+		w->n.too_long++;
+		return;
+	case RULES_LIMIT:
+		w->n.limit++;
+		log_warn("event=rejected reason=pcre2_limit");
+		return;
+	default:
+		return;
+	}
+	w->n.matched++;
+	memcpy(ev.ip, m.ip, sizeof(ev.ip));
+	memcpy(ev.user, m.user, sizeof(ev.user));
+	snprintf(ev.parser, sizeof(ev.parser), "%s", m.parser);
+	memcpy(ev.service, m.service, sizeof(ev.service));
+	ev.received_ms = now;
+	ev.redelivered = 0;
+	decide(&w->cfg, &m, &ev);
+	if (ev.reason[0] == '\0')
+		w->n.granted++;
+	else
+		w->n.ignored++;
+	log_debug("event=login parser=%s rule=%s service=%s ip=%s reason=%s",
+	    m.parser, m.rule, m.service, m.ip,
+	    ev.reason[0] != '\0' ? ev.reason : "-");
+	if (queue_push(&w->queue, &ev) < 0)
+		note_drop(w, now);
+}
+
+static void
+read_input(struct watcher *w)
+{
+	const char *line;
+	size_t len;
+	ssize_t n;
+	int64_t now = now_ms();
+
+	for (int rounds = 0; rounds < 16; rounds++) {
+		n = linebuf_fill(&w->input, w->input_fd);
+		if (n == 0) {
+			/* Only standard input ends: the omprog parent is gone. */
+			if (linebuf_rest(&w->input, &line, &len))
+				handle_line(w, line, len, now);
+			log_info("event=input_closed");
+			w->stopping = 1;
+			w->stop_deadline_ms = now + STOP_FLUSH_MS;
+			return;
+		}
+		if (n < 0) {
+			if (errno != EAGAIN)
+				log_sys(LOG_ERR, "event=read_error");
+			return;
+		}
+		while (linebuf_next(&w->input, &line, &len))
+			handle_line(w, line, len, now);
+	}
+}
+
+/* Log what a committed batch decided, one line per login. */
+static void
+log_committed(struct watcher *w, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		const struct event *ev = queue_at(&w->queue, i);
+
+		log_info("event=%s ip=%s user=%s parser=%s service=%s%s%s",
+		    ev->reason[0] == '\0' ? "grant" : "ignore", ev->ip, ev->user,
+		    ev->parser, ev->service, ev->reason[0] != '\0' ? " reason=" : "",
+		    ev->reason);
+	}
+}
+
+static void
+handle_result(struct watcher *w, const struct store_result *res)
+{
+	if (res->job == STORE_JOB_SWEEP) {
+		if (res->ok) {
+			w->n.swept += (uint64_t)res->rows;
+			w->sweep_more = res->rows >= STORE_SWEEP_BATCH;
+			if (res->rows > 0) {
+				w->cdb_dirty = 1;
+				log_info("event=expired relays=%ld", res->rows);
+			}
+		}
+		return;
+	}
+	if (res->ok) {
+		log_committed(w, res->events);
+		queue_pop(&w->queue, res->events);
+		w->n.committed += res->events;
+		w->isolate -= w->isolate < res->events ? w->isolate : res->events;
+		if (res->rows > 0)
+			w->cdb_dirty = 1;
+		return;
+	}
+	w->n.db_errors++;
+	if (res->data_error && res->events == 1) {
+		/* One event the server refuses: never block the queue on it. */
+		const struct event *ev = queue_at(&w->queue, 0);
+
+		log_err("event=db_refused ip=%s parser=%s error=\"%s\" dropped=1",
+		    ev->ip, ev->parser, res->error);
+		queue_pop(&w->queue, 1);
+	} else if (res->data_error) {
+		log_err("event=db_error error=\"%s\" retry=one_by_one", res->error);
+		w->isolate = res->events;
+	}
+}
+
+static void
+export_snapshot(struct watcher *w, int64_t now)
+{
+	struct cdbexport_stats st;
+	char err[256];
+
+	w->cdb_dirty = 0;
+	w->next_export_ms = now + w->cfg.cdb_interval_ms;
+	w->last_export_ms = now;
+	if (cdbexport_run(store_conn(w->store), &w->cfg, &st, err, sizeof(err)) < 0) {
+		w->n.export_errors++;
+		log_err("event=cdb_export_failed error=\"%s\"", err);
+		if (PQstatus(store_conn(w->store)) != CONNECTION_OK)
+			store_reset(w->store, now, "connection lost during export");
+		return;
+	}
+	w->n.exports++;
+	log_debug("event=cdb_export relays=%lld ms=%lld", (long long)st.relays,
+	    (long long)st.elapsed_ms);
+}
+
+/* With the connection idle: export, sweep, or write the next batch. */
+static void
+start_work(struct watcher *w, int64_t now)
+{
+	size_t n;
+
+	if (store_state(w->store) != STORE_IDLE)
+		return;
+	/* Coalesced after changes; also periodically, so it never ages out. */
+	if (w->cfg.cdb_file[0] != '\0' && now >= w->next_export_ms &&
+	    (w->cdb_dirty || now - w->last_export_ms >= w->cfg.cdb_max_age_ms / 2)) {
+		export_snapshot(w, now);
+		if (store_state(w->store) != STORE_IDLE)
+			return;
+	}
+	if (now >= w->next_sweep_ms || w->sweep_more) {
+		w->next_sweep_ms = now + w->cfg.sweep_interval_ms;
+		w->sweep_more = 0;
+		store_send_sweep(w->store, now);
+		return;
+	}
+	if (w->queue.len == 0)
+		return;
+	n = w->queue.len < (size_t)w->cfg.batch_max ? w->queue.len :
+	    (size_t)w->cfg.batch_max;
+	/* After a refused batch, isolate the bad event one at a time. */
+	if (w->isolate > 0)
+		n = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct event *ev = queue_at(&w->queue, i);
+
+		/* An event older than a relay's life grants nothing now. */
+		if (ev->reason[0] == '\0' && now - ev->received_ms >= w->cfg.expire_ms)
+			snprintf(ev->reason, sizeof(ev->reason), "stale");
+	}
+	store_send_batch(w->store, &w->queue, n, now, w->cfg.expire_ms);
+}
+
+static int64_t
+min_timeout(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static int
+poll_timeout(struct watcher *w, int64_t now)
+{
+	int64_t t = store_next_ms(w->store, now);
+
+	if (store_state(w->store) == STORE_IDLE) {
+		t = min_timeout(t, w->next_sweep_ms > now ? w->next_sweep_ms - now : 0);
+		if (w->cfg.cdb_file[0] != '\0' && w->cdb_dirty)
+			t = min_timeout(t, w->next_export_ms > now ?
+			    w->next_export_ms - now : 0);
+	}
+	if (w->stopping)
+		t = min_timeout(t, w->stop_deadline_ms > now ?
+		    w->stop_deadline_ms - now : 0);
+	return t < 0 ? 60000 : (int)(t > 60000 ? 60000 : t);
+}
+
+static int
+run_loop(struct watcher *w)
+{
+	struct store_result res;
+
+	for (;;) {
+		struct pollfd pfd[3];
+		short store_events = 0;
+		int store_fd = store_poll_fd(w->store, &store_events);
+		int64_t now = now_ms();
+
+		if (w->stopping && w->queue.len == 0 &&
+		    store_state(w->store) != STORE_BUSY) {
+			log_info("event=stopped committed=%llu",
+			    (unsigned long long)w->n.committed);
+			return 0;
+		}
+		if (w->stopping && now >= w->stop_deadline_ms) {
+			log_err("event=stopped_unflushed lost=%zu", w->queue.len);
+			return 0;
+		}
+		pfd[0] = (struct pollfd){ w->signal_fd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ w->stopping ? -1 : w->input_fd, POLLIN, 0 };
+		pfd[2] = (struct pollfd){ store_fd, store_events, 0 };
+		if (poll(pfd, 3, poll_timeout(w, now)) < 0 && errno != EINTR) {
+			log_sys(LOG_ERR, "event=fatal what=poll");
+			return 1;
+		}
+		now = now_ms();
+		if (pfd[0].revents)
+			handle_signals(w);
+		if (pfd[1].revents)
+			read_input(w);
+		if (pfd[2].revents && store_handle_io(w->store, now, &res))
+			handle_result(w, &res);
+		store_tick(w->store, now);
+		start_work(w, now);
+	}
+}
+
+static int
+daemonize(const char *pidfile)
+{
+	pid_t pid = fork();
+	FILE *f;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	if (freopen("/dev/null", "r", stdin) == NULL ||
+	    freopen("/dev/null", "w", stdout) == NULL ||
+	    freopen("/dev/null", "w", stderr) == NULL)
+		return -1;
+	if (pidfile[0] != '\0' && (f = fopen(pidfile, "we")) != NULL) {
+		fprintf(f, "%ld\n", (long)getpid());
+		fclose(f);
+	}
+	return 0;
+}
+
+static int
+start(struct watcher *w, int foreground)
+{
+	if ((w->rules = load_rules(&w->cfg)) == NULL)
+		return 1;
+	if (w->cfg.database[0] == '\0') {
+		log_err("event=fatal error=\"%s: database is not set\"", w->conf_path);
+		return 1;
+	}
+	if ((w->input_fd = open_input(w->cfg.fifo)) < 0)
+		return 1;
+	if ((w->signal_fd = open_signals()) < 0) {
+		log_sys(LOG_ERR, "event=fatal what=signalfd");
+		return 1;
+	}
+	if (!foreground && daemonize(w->cfg.pidfile) < 0)
+		return 1;
+	if (drop_privileges(w->cfg.user) < 0)
+		return 1;
+	if (linebuf_init(&w->input, INPUT_BUF_SIZE, INPUT_LINE_MAX) < 0 ||
+	    (w->store = store_new(w->cfg.database)) == NULL) {
+		log_err("event=fatal error=\"out of memory\"");
+		return 1;
+	}
+	queue_init(&w->queue, (size_t)w->cfg.queue_max);
+	w->next_sweep_ms = now_ms();
+	w->next_export_ms = now_ms();
+	w->cdb_dirty = 1;
+	log_info("event=started fifo=%s families=%zu expire_ms=%lld",
+	    w->cfg.fifo, rules_family_count(w->rules),
+	    (long long)w->cfg.expire_ms);
+	store_tick(w->store, now_ms());
+	return run_loop(w);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "sync", no_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct watcher w = { .input_fd = -1, .signal_fd = -1 };
+	int foreground = 0, check = 0, verbose = 0, sync_mode = 0, c;
+	char error[CONFIG_ERROR_MAX];
+	const char *conf = NULL;
+
+	while ((c = getopt_long(argc, argv, "c:fnv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'n': check = 1; break;
+		case 'v': verbose = 1; break;
+		case 'S': sync_mode = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("authrelayd", foreground || check, verbose);
+	w.conf_path = config_path(conf);
+	if (config_load(w.conf_path, 0, &w.cfg, error) < 0) {
+		log_err("event=config_error error=\"%s\"", error);
+		return 1;
+	}
+	if (check)
+		return check_only(&w.cfg);
+	if (sync_mode) {
+		log_err("event=fatal error=\"--sync is not built yet\"");	/* XXX-SYNC */
+		return 1;
+	}
+	return start(&w, foreground);
+}

@@ -1,0 +1,379 @@
+/* store.c - the watcher's PostgreSQL connection: never blocks the main loop. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "strbuf.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 10000
+#define CONNECT_DEADLINE_MS 10000
+#define QUERY_DEADLINE_MS 30000
+
+/*
+ * One statement, one transaction: an audit row per event, and one relay
+ * upsert per granted address (the latest login wins the user fields, the
+ * later expiry wins, logins add up). Times come from the database clock
+ * less the time each event waited in our queue ($6, seconds).
+ */
+static const char batch_sql[] =
+"WITH ev AS ("
+"  SELECT e.ip, e.username, e.parser, e.service, e.reason, e.redelivered,"
+"         now() - e.age * interval '1 second' AS at"
+"  FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[],"
+"              $6::float8[], $7::boolean[])"
+"       AS e(ip, username, parser, service, reason, age, redelivered)"
+"), audit AS ("
+"  INSERT INTO login_event (at, ip, username, parser, service, outcome,"
+"                           reason, expires_at, redelivered)"
+"  SELECT at, ip, username, parser, service,"
+"         CASE WHEN reason = '' THEN 'granted' ELSE 'ignored' END,"
+"         NULLIF(reason, ''),"
+"         CASE WHEN reason = '' THEN at + $8::float8 * interval '1 millisecond' END,"
+"         redelivered"
+"  FROM ev"
+"), grants AS ("
+"  SELECT DISTINCT ON (ip) ip, username, parser, service, at,"
+"         count(*) OVER (PARTITION BY ip) AS n"
+"  FROM ev WHERE reason = '' ORDER BY ip, at DESC"
+")"
+"INSERT INTO relay AS r (ip, username, parser, service, first_seen,"
+"                        last_seen, expires_at, logins)"
+"SELECT ip, username, parser, service, at, at,"
+"       at + $8::float8 * interval '1 millisecond', n FROM grants "
+"ON CONFLICT (ip) DO UPDATE SET"
+"  username = CASE WHEN EXCLUDED.last_seen >= r.last_seen"
+"                  THEN EXCLUDED.username ELSE r.username END,"
+"  parser = CASE WHEN EXCLUDED.last_seen >= r.last_seen"
+"                THEN EXCLUDED.parser ELSE r.parser END,"
+"  service = CASE WHEN EXCLUDED.last_seen >= r.last_seen"
+"                 THEN EXCLUDED.service ELSE r.service END,"
+"  last_seen = GREATEST(r.last_seen, EXCLUDED.last_seen),"
+"  expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at),"
+"  logins = r.logins + EXCLUDED.logins";
+
+/* Batches by ctid: no rescan of the table per batch (see issue notes). */
+static const char sweep_sql[] =
+"DELETE FROM relay WHERE ctid = ANY (ARRAY("
+"  SELECT ctid FROM relay WHERE expires_at <= now() LIMIT 10000))"
+"  AND expires_at <= now()";
+
+struct store {
+	char *conninfo;
+	PGconn *conn;
+	enum store_state state;
+	PostgresPollingStatusType polling;
+	int64_t deadline_ms;	/* connect or query deadline */
+	int64_t retry_ms;	/* when DOWN: next attempt */
+	int64_t backoff_ms;
+	enum store_job job;
+	size_t job_events;
+	struct strbuf arrays[7];
+	char last_error[256];
+};
+
+struct store *
+store_new(const char *conninfo)
+{
+	struct store *st = calloc(1, sizeof(*st));
+
+	if (st == NULL || (st->conninfo = strdup(conninfo)) == NULL) {
+		free(st);
+		return NULL;
+	}
+	st->state = STORE_DOWN;
+	st->backoff_ms = BACKOFF_MIN_MS;
+	return st;
+}
+
+void
+store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->conn != NULL)
+		PQfinish(st->conn);
+	for (size_t i = 0; i < sizeof(st->arrays) / sizeof(st->arrays[0]); i++)
+		strbuf_free(&st->arrays[i]);
+	free(st->conninfo);
+	free(st);
+}
+
+enum store_state
+store_state(const struct store *st)
+{
+	return st->state;
+}
+
+PGconn *
+store_conn(struct store *st)
+{
+	return st->conn;
+}
+
+/* One line, no newline, for logs. */
+static const char *
+pg_error(PGconn *conn)
+{
+	static char text[256];
+	const char *msg = conn != NULL ? PQerrorMessage(conn) : "out of memory";
+	size_t n = strcspn(msg, "\n");
+
+	snprintf(text, sizeof(text), "%.*s", (int)n, msg);
+	return text;
+}
+
+void
+store_reset(struct store *st, int64_t now_ms, const char *why)
+{
+	if (st->state != STORE_DOWN || st->conn != NULL)
+		log_err("event=db_down error=\"%s\" retry_ms=%lld", why,
+		    (long long)st->backoff_ms);
+	if (st->conn != NULL)
+		PQfinish(st->conn);
+	st->conn = NULL;
+	st->state = STORE_DOWN;
+	st->job = STORE_JOB_NONE;
+	/* Exponential back-off with jitter, capped. */
+	st->retry_ms = now_ms + st->backoff_ms / 2 +
+	    (int64_t)(random() % (st->backoff_ms / 2 + 1));
+	st->backoff_ms *= 2;
+	if (st->backoff_ms > BACKOFF_MAX_MS)
+		st->backoff_ms = BACKOFF_MAX_MS;
+}
+
+static void
+store_start_connect(struct store *st, int64_t now_ms)
+{
+	st->conn = PQconnectStart(st->conninfo);
+	if (st->conn == NULL || PQstatus(st->conn) == CONNECTION_BAD) {
+		store_reset(st, now_ms, pg_error(st->conn));
+		return;
+	}
+	st->state = STORE_CONNECTING;
+	st->polling = PGRES_POLLING_WRITING;
+	st->deadline_ms = now_ms + CONNECT_DEADLINE_MS;
+}
+
+static void
+store_continue_connect(struct store *st, int64_t now_ms)
+{
+	st->polling = PQconnectPoll(st->conn);
+	if (st->polling == PGRES_POLLING_FAILED) {
+		store_reset(st, now_ms, pg_error(st->conn));
+	} else if (st->polling == PGRES_POLLING_OK) {
+		PQsetnonblocking(st->conn, 1);
+		st->state = STORE_IDLE;
+		st->backoff_ms = BACKOFF_MIN_MS;
+		log_info("event=db_connected");
+	}
+}
+
+int
+store_poll_fd(const struct store *st, short *events_r)
+{
+	if (st->state == STORE_CONNECTING) {
+		*events_r = st->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		return PQsocket(st->conn);
+	}
+	if (st->state == STORE_BUSY || st->state == STORE_IDLE) {
+		/* IDLE: notice a server that closes the connection. */
+		*events_r = POLLIN;
+		if (st->state == STORE_BUSY && PQflush(st->conn) == 1)
+			*events_r |= POLLOUT;
+		return PQsocket(st->conn);
+	}
+	return -1;
+}
+
+int64_t
+store_next_ms(const struct store *st, int64_t now_ms)
+{
+	int64_t at;
+
+	switch (st->state) {
+	case STORE_DOWN:
+		at = st->retry_ms;
+		break;
+	case STORE_CONNECTING:
+	case STORE_BUSY:
+		at = st->deadline_ms;
+		break;
+	default:
+		return -1;
+	}
+	return at > now_ms ? at - now_ms : 0;
+}
+
+void
+store_tick(struct store *st, int64_t now_ms)
+{
+	if (st->state == STORE_DOWN && now_ms >= st->retry_ms)
+		store_start_connect(st, now_ms);
+	else if (st->state == STORE_CONNECTING && now_ms >= st->deadline_ms)
+		store_reset(st, now_ms, "connect timed out");
+	else if (st->state == STORE_BUSY && now_ms >= st->deadline_ms)
+		store_reset(st, now_ms, "query timed out");
+}
+
+/* Append s as one quoted element of a PostgreSQL array literal. */
+static void
+array_add_text(struct strbuf *sb, const char *s)
+{
+	strbuf_add(sb, sb->len == 0 ? "{\"" : ",\"", 2);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			strbuf_add(sb, "\\", 1);
+		strbuf_add(sb, s, 1);
+	}
+	strbuf_add(sb, "\"", 1);
+}
+
+static void
+array_add_raw(struct strbuf *sb, const char *s)
+{
+	strbuf_add(sb, sb->len == 0 ? "{" : ",", 1);
+	strbuf_adds(sb, s);
+}
+
+static int
+store_send(struct store *st, const char *sql, int nparams,
+    const char *const *params, enum store_job job, size_t events,
+    int64_t now_ms)
+{
+	if (st->state != STORE_IDLE)
+		return -1;
+	if (!PQsendQueryParams(st->conn, sql, nparams, NULL, params, NULL,
+	    NULL, 0)) {
+		store_reset(st, now_ms, pg_error(st->conn));
+		return -1;
+	}
+	st->state = STORE_BUSY;
+	st->job = job;
+	st->job_events = events;
+	st->deadline_ms = now_ms + QUERY_DEADLINE_MS;
+	return 0;
+}
+
+int
+store_send_batch(struct store *st, struct queue *q, size_t n, int64_t now_ms,
+    int64_t expire_ms)
+{
+	struct strbuf *a = st->arrays;
+	const char *params[8];
+	char num[32];
+
+	if (st->state != STORE_IDLE || n == 0)
+		return -1;
+	for (int i = 0; i < 7; i++)
+		strbuf_reset(&a[i]);
+	for (size_t i = 0; i < n; i++) {
+		const struct event *ev = queue_at(q, i);
+
+		array_add_text(&a[0], ev->ip);
+		array_add_text(&a[1], ev->user);
+		array_add_text(&a[2], ev->parser);
+		array_add_text(&a[3], ev->service);
+		array_add_text(&a[4], ev->reason);
+		snprintf(num, sizeof(num), "%.3f",
+		    (double)(now_ms - ev->received_ms) / 1000.0);
+		array_add_raw(&a[5], num);
+		array_add_raw(&a[6], ev->redelivered ? "t" : "f");
+	}
+	for (int i = 0; i < 7; i++) {
+		strbuf_add(&a[i], "}", 1);
+		if (a[i].failed)
+			return -1;
+		params[i] = a[i].data;
+	}
+	snprintf(num, sizeof(num), "%lld", (long long)expire_ms);
+	params[7] = num;
+	return store_send(st, batch_sql, 8, params, STORE_JOB_BATCH, n, now_ms);
+}
+
+int
+store_send_sweep(struct store *st, int64_t now_ms)
+{
+	return store_send(st, sweep_sql, 0, NULL, STORE_JOB_SWEEP, 0, now_ms);
+}
+
+/* Connection trouble (class 08, 57P, or a dead socket) means retry later. */
+static int
+is_connection_error(PGconn *conn, const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	if (PQstatus(conn) == CONNECTION_BAD || state == NULL)
+		return 1;
+	return strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+	    strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0;
+}
+
+/* Collect every result of the finished job; then the job is over. */
+static int
+store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
+{
+	PGresult *r;
+	int connection_error = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->job = st->job;
+	res->events = st->job_events;
+	res->ok = 1;
+	while ((r = PQgetResult(st->conn)) != NULL) {
+		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			res->rows = atol(PQcmdTuples(r));
+		} else {
+			res->ok = 0;
+			connection_error |= is_connection_error(st->conn, r);
+			snprintf(res->error, sizeof(res->error), "%.*s",
+			    (int)strcspn(PQresultErrorMessage(r), "\n"),
+			    PQresultErrorMessage(r));
+		}
+		PQclear(r);
+	}
+	st->job = STORE_JOB_NONE;
+	st->state = STORE_IDLE;
+	if (!res->ok && connection_error)
+		store_reset(st, now_ms, res->error);
+	else
+		res->data_error = !res->ok;
+	return 1;
+}
+
+int
+store_handle_io(struct store *st, int64_t now_ms, struct store_result *res)
+{
+	if (st->state == STORE_CONNECTING) {
+		store_continue_connect(st, now_ms);
+		return 0;
+	}
+	if (st->state != STORE_BUSY && st->state != STORE_IDLE)
+		return 0;
+	if (!PQconsumeInput(st->conn) || PQflush(st->conn) < 0) {
+		enum store_job job = st->job;
+		size_t events = st->job_events;
+
+		store_reset(st, now_ms, pg_error(st->conn));
+		if (job == STORE_JOB_NONE)
+			return 0;
+		memset(res, 0, sizeof(*res));
+		res->job = job;
+		res->events = events;
+		snprintf(res->error, sizeof(res->error), "connection lost");
+		return 1;
+	}
+	if (st->state == STORE_IDLE) {
+		PGnotify *n;
+
+		while ((n = PQnotifies(st->conn)) != NULL)
+			PQfreemem(n);
+		return 0;
+	}
+	if (PQisBusy(st->conn))
+		return 0;
+	return store_finish_job(st, now_ms, res);
+}

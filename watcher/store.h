@@ -1,0 +1,62 @@
+/* store.h - the watcher's PostgreSQL connection: never blocks the main loop. */
+#ifndef AUTHRELAY_STORE_H
+#define AUTHRELAY_STORE_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "event.h"
+
+enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_IDLE, STORE_BUSY };
+enum store_job { STORE_JOB_NONE, STORE_JOB_BATCH, STORE_JOB_SWEEP };
+
+struct store_result {
+	enum store_job job;
+	int ok;			/* committed */
+	int data_error;		/* the server refused the data (not retryable) */
+	size_t events;		/* batch: how many queue events it covered */
+	long rows;		/* rows the statement changed */
+	char error[256];
+};
+
+struct store;
+
+/* A store for conninfo; it connects in the background. */
+struct store *store_new(const char *conninfo);
+void store_free(struct store *st);
+
+enum store_state store_state(const struct store *st);
+
+/* Descriptor and poll events to wait for, or -1 when none. */
+int store_poll_fd(const struct store *st, short *events_r);
+
+/* Milliseconds until store_tick wants to run again (-1: no timer). */
+int64_t store_next_ms(const struct store *st, int64_t now_ms);
+
+/* Drive connecting, reconnect back-off and the query deadline. */
+void store_tick(struct store *st, int64_t now_ms);
+
+/*
+ * Send the n oldest events of q as one statement (one transaction):
+ * audit rows for all, relay upserts for the granted ones. expire_ms is
+ * the relay lifetime. Returns 0 when sent (state BUSY), -1 otherwise.
+ */
+int store_send_batch(struct store *st, struct queue *q, size_t n,
+    int64_t now_ms, int64_t expire_ms);
+
+/* Delete one bounded batch of expired relays. */
+int store_send_sweep(struct store *st, int64_t now_ms);
+
+/* Read what the server sent; 1 when a job finished (*res filled). */
+int store_handle_io(struct store *st, int64_t now_ms, struct store_result *res);
+
+/* The connection, for synchronous work while IDLE (cdb export). */
+PGconn *store_conn(struct store *st);
+
+/* Drop the connection after an error found by a synchronous user. */
+void store_reset(struct store *st, int64_t now_ms, const char *why);
+
+/* Rows one sweep statement deletes at most. */
+#define STORE_SWEEP_BATCH 10000
+
+#endif
