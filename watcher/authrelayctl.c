@@ -16,6 +16,15 @@ struct command {
 static const struct command commands[] = {
 	{ "parse", ctl_parse, "parse [-p PARSERDIR] [FILE...]" },
 	{ "parse-test", ctl_parse_test, "parse-test [-p PARSERDIR]" },
+	{ "list", ctl_list, "list" },
+	{ "allow", ctl_allow, "allow IP [DURATION]" },
+	{ "revoke", ctl_revoke, "revoke IP" },
+	{ "check", ctl_check, "check IP" },
+	{ "expire", ctl_expire, "expire" },
+	{ "audit", ctl_audit, "audit [--ip IP] [--user USER] [--since TIME]" },
+	{ "stats", ctl_stats, "stats" },
+	{ "export-cdb", ctl_export_cdb, "export-cdb" },
+	{ "verify", ctl_verify, "verify" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

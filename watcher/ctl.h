@@ -7,6 +7,15 @@
 /* Each returns the process exit status. argv[0] is the subcommand. */
 int ctl_parse(const struct config *cfg, int argc, char **argv);
 int ctl_parse_test(const struct config *cfg, int argc, char **argv);
+int ctl_list(const struct config *cfg, int argc, char **argv);
+int ctl_allow(const struct config *cfg, int argc, char **argv);
+int ctl_revoke(const struct config *cfg, int argc, char **argv);
+int ctl_check(const struct config *cfg, int argc, char **argv);
+int ctl_expire(const struct config *cfg, int argc, char **argv);
+int ctl_audit(const struct config *cfg, int argc, char **argv);
+int ctl_stats(const struct config *cfg, int argc, char **argv);
+int ctl_export_cdb(const struct config *cfg, int argc, char **argv);
+int ctl_verify(const struct config *cfg, int argc, char **argv);
 
 /* Write s as a JSON string (with quotes) to f. */
 void ctl_json_string(void *stdio_file, const char *s);
