@@ -47,7 +47,7 @@ include $(sort $(wildcard */module.mk))
 LINK = $(CC) $(ALL_LDFLAGS) -o $@
 
 .SECONDARY:
-.PHONY: all check run bench install clean deps test-programs fuzz
+.PHONY: all check run stop bench install clean deps test-programs fuzz
 all: $(PROGRAMS)
 
 $(B)/%.o: %.c
@@ -70,6 +70,9 @@ check: deps
 run: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/run-embedded.sh
+
+stop:
+	@sh tools/run-embedded.sh stop
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_PROGRAMS)

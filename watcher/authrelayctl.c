@@ -7,6 +7,17 @@
 #include "config.h"
 #include "ctl.h"
 
+/* Print the effective configuration, every key, in file syntax. */
+static int
+ctl_config(const struct config *cfg, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return 2;
+	config_dump(cfg, stdout);
+	return 0;
+}
+
 struct command {
 	const char *name;
 	int (*run)(const struct config *cfg, int argc, char **argv);
@@ -16,6 +27,7 @@ struct command {
 static const struct command commands[] = {
 	{ "parse", ctl_parse, "parse [-p PARSERDIR] [FILE...]" },
 	{ "parse-test", ctl_parse_test, "parse-test [-p PARSERDIR]" },
+	{ "config", ctl_config, "config" },
 	{ "list", ctl_list, "list" },
 	{ "allow", ctl_allow, "allow IP [DURATION]" },
 	{ "revoke", ctl_revoke, "revoke IP" },

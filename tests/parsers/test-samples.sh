@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Every parser file's annotated samples, all families loaded together;
+# and the engine refuses broken parser files with file:line messages.
+. "$(dirname "$0")/../lib.sh"
+
+"$BIN/authrelayctl" parse-test -p "$TOP/parsers" > "$T/out" 2>&1 || { cat "$T/out"; fail "parser samples"; }
+cat "$T/out"
+for f in dovecot courier vchkpw uw cyrus qmail-pop-hack; do
+	[ -f "$TOP/parsers/$f.conf" ] || fail "parsers/$f.conf missing"
+done
+ok "all samples pass"
+
+# Broken files: each must be refused with file:line: what.
+bad() { # name, content, expected message part
+	mkdir -p "$T/bad-$1"
+	printf '%s\n' "$2" > "$T/bad-$1/x.conf"
+	if "$BIN/authrelayctl" parse-test -p "$T/bad-$1" > "$T/bad.out" 2>&1; then
+		fail "$1: broken parser file accepted"
+	fi
+	assert_contains "$(cat "$T/bad.out")" "$3" "$1 message"
+}
+bad unanchored $'tag t\nrule r (?<user>u) (?<ip>[0-9.]+)$' "x.conf:2: rule r: regex must start with ^ and end with $"
+bad nogroups $'tag t\nrule r ^login (?<user>\\S+)$' "x.conf:2: rule r: needs named groups"
+bad badregex $'tag t\nrule r ^(?<user>x(?<ip>y)$' "x.conf:2: rule r: regex error"
+bad keyword $'tag t\nfrob x' "x.conf:2: unknown keyword 'frob'"
+bad sample $'tag t\nrule r ^(?<user>u) (?<ip>\\S+)$\nsample t: u 1.2.3.4' "x.conf:3: sample: no expect line"
+bad unknownrule $'tag t\nrule r ^(?<user>u) (?<ip>\\S+)$\nexpect q\nsample t: u 1.2.3.4' "x.conf:4: expect names unknown rule 'q'"
+bad service $'tag t service=POP3\nrule r ^(?<user>u) (?<ip>\\S+)$' "x.conf:1: tag: want service=NAME"
+ok "broken parser files refused with file:line"
+
+# A good file whose sample expectation is wrong fails the sample run.
+mkdir -p "$T/wrong"
+cat > "$T/wrong/x.conf" <<'CONF'
+tag t service=pop3
+rule r ^ok (?<user>\w+) (?<ip>\S+)$
+expect r user=bob ip=192.0.2.1
+sample t: ok alice 192.0.2.1
+expect none
+sample t: ok carol 192.0.2.2
+CONF
+if "$BIN/authrelayctl" parse-test -p "$T/wrong" > "$T/w.out" 2>&1; then fail "wrong expectations passed"; fi
+assert_contains "$(cat "$T/w.out")" "x.conf:4: fields differ" "field mismatch reported"
+assert_contains "$(cat "$T/w.out")" "x.conf:6: expected no match" "unexpected match reported"
+ok "wrong expectations are caught"
+
+# parse: JSON per login, line numbers, keys in order, escaping.
+printf '%s\n' 'noise' \
+  'Nov 23 10:00:00 mx dovecot: imap-login: Login: user=<a"b\c>, method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, mpid=1, TLS' \
+  > "$T/in.log"
+"$BIN/authrelayctl" parse -p "$TOP/parsers" "$T/in.log" > "$T/json" 2> "$T/summary"
+assert_eq '{"line":2,"parser":"dovecot","service":"imap","user":"a\"b\\c","ip":"192.0.2.7"}' "$(cat "$T/json")" "JSON line"
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/json" || fail "not valid JSON"
+assert_contains "$(cat "$T/summary")" "lines=2 matches=1" "summary"
+ok "parse prints valid JSON"
