@@ -1,0 +1,375 @@
+/* relaycdb.c - THE record format of the relay snapshot and tcprules cdbs. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cdb.h>
+
+#include "relaycdb.h"
+
+/* Digits of a non-negative int64 we accept (10^18 is far enough). */
+#define RELAYCDB_DIGITS_MAX 18
+
+/* Parse exactly len bytes of decimal digits. */
+static int
+parse_num(const char *s, size_t len, int64_t *out)
+{
+	int64_t v = 0;
+
+	if (len == 0 || len > RELAYCDB_DIGITS_MAX)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+int
+relaycdb_format(int64_t expires, const char *user, char *out, size_t outlen)
+{
+	size_t ulen = strnlen(user, RELAYCDB_USER_MAX);
+	int n;
+
+	n = snprintf(out, outlen, "%d %" PRId64 " ", RELAYCDB_VERSION,
+	    expires);
+	if (n < 0 || (size_t)n + ulen >= outlen)
+		return -1;
+	for (size_t i = 0; i < ulen; i++)
+		out[n + i] = is_control((unsigned char)user[i]) ? '?' : user[i];
+	out[n + ulen] = '\0';
+	return n + (int)ulen;
+}
+
+/* Split "1 <num> <rest>"; rest may be empty here, callers decide. */
+static int
+split_value(const char *val, size_t len, int64_t *num_r, const char **rest_r,
+    size_t *restlen_r, const char **error_r)
+{
+	const char *sp;
+
+	if (len < 4 || val[0] != '0' + RELAYCDB_VERSION || val[1] != ' ') {
+		*error_r = "unknown record version";
+		return -1;
+	}
+	val += 2;
+	len -= 2;
+	sp = memchr(val, ' ', len);
+	if (sp == NULL || parse_num(val, (size_t)(sp - val), num_r) < 0) {
+		*error_r = "bad number in record";
+		return -1;
+	}
+	*rest_r = sp + 1;
+	*restlen_r = len - (size_t)(sp - val) - 1;
+	return 0;
+}
+
+int
+relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
+    const char **error_r)
+{
+	const char *user;
+	size_t ulen;
+
+	if (split_value(val, len, &e_r->expires, &user, &ulen, error_r) < 0)
+		return -1;
+	if (ulen == 0 || ulen > RELAYCDB_USER_MAX) {
+		*error_r = "bad user length in record";
+		return -1;
+	}
+	for (size_t i = 0; i < ulen; i++) {
+		if (is_control((unsigned char)user[i])) {
+			*error_r = "control byte in record user";
+			return -1;
+		}
+	}
+	memcpy(e_r->user, user, ulen);
+	e_r->user[ulen] = '\0';
+	return 0;
+}
+
+int
+relaycdb_format_meta(int64_t built, int64_t count, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%d %" PRId64 " %" PRId64,
+	    RELAYCDB_VERSION, built, count);
+
+	return n < 0 || (size_t)n >= outlen ? -1 : n;
+}
+
+int
+relaycdb_parse_meta(const char *val, size_t len, struct relaycdb_meta *m_r,
+    const char **error_r)
+{
+	const char *rest;
+	size_t restlen;
+
+	if (split_value(val, len, &m_r->built, &rest, &restlen, error_r) < 0)
+		return -1;
+	if (parse_num(rest, restlen, &m_r->count) < 0) {
+		*error_r = "bad count in snapshot record";
+		return -1;
+	}
+	return 0;
+}
+
+int
+relaycdb_active(const struct relaycdb_entry *e, int64_t now,
+    int64_t ttl_max_s, const char **why_r)
+{
+	if (e->expires <= now) {
+		*why_r = "expired";
+		return 0;
+	}
+	if (e->expires - now > ttl_max_s) {
+		*why_r = "expiry too far in the future";
+		return 0;
+	}
+	return 1;
+}
+
+/* Read exactly len bytes at the current offset of fd. */
+static int
+read_full(int fd, char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t r = read(fd, buf, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		buf += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* cdb_seek + read of a value of at most RELAYCDB_VALUE_MAX bytes. */
+static int
+seek_value(int fd, const char *key, char *val, size_t *len_r,
+    const char **error_r)
+{
+	unsigned dlen;
+	int r = cdb_seek(fd, key, (unsigned)strlen(key), &dlen);
+
+	if (r < 0) {
+		*error_r = "corrupt or unreadable cdb";
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	if (dlen > RELAYCDB_VALUE_MAX) {
+		*error_r = "oversized record in cdb";
+		return -1;
+	}
+	if (read_full(fd, val, dlen) < 0) {
+		*error_r = "truncated cdb";
+		return -1;
+	}
+	*len_r = dlen;
+	return 1;
+}
+
+int
+relaycdb_lookup(int fd, const char *ip, struct relaycdb_entry *e_r,
+    const char **error_r)
+{
+	char val[RELAYCDB_VALUE_MAX];
+	size_t len = 0;
+	int r = seek_value(fd, ip, val, &len, error_r);
+
+	if (r <= 0)
+		return r;
+	return relaycdb_parse(val, len, e_r, error_r) < 0 ? -1 : 1;
+}
+
+int
+relaycdb_read_meta(int fd, struct relaycdb_meta *m_r, const char **error_r)
+{
+	char val[RELAYCDB_VALUE_MAX];
+	size_t len = 0;
+	int r = seek_value(fd, RELAYCDB_META_KEY, val, &len, error_r);
+
+	if (r == 0)
+		*error_r = "no snapshot record (not a relay snapshot?)";
+	if (r <= 0)
+		return -1;
+	return relaycdb_parse_meta(val, len, m_r, error_r);
+}
+
+/* Append len bytes to r->data; tcprules has no limit, we have one. */
+static int
+data_add(struct relaycdb_rule *r, const char *s, size_t len)
+{
+	if (len > sizeof(r->data) - r->data_len)
+		return -1;
+	memcpy(r->data + r->data_len, s, len);
+	r->data_len += len;
+	return 0;
+}
+
+/* The ",NAME=qVALUEq..." tail; mirrors tcprules.c's loop. */
+static int
+parse_vars(const char *x, size_t len, struct relaycdb_rule *r,
+    const char **error_r)
+{
+	while (len > 0) {
+		const char *eq, *end;
+		char q;
+
+		if (*x != ',' || (eq = memchr(x, '=', len)) == NULL ||
+		    eq + 1 == x + len) {
+			*error_r = "unable to parse this line";
+			return -1;
+		}
+		q = eq[1];
+		end = memchr(eq + 2, q, (size_t)(x + len - (eq + 2)));
+		if (end == NULL) {
+			*error_r = "unable to parse this line";
+			return -1;
+		}
+		/* "+NAME=" then the value then NUL */
+		if (data_add(r, "+", 1) < 0 ||
+		    data_add(r, x + 1, (size_t)(eq - x)) < 0 ||
+		    data_add(r, eq + 2, (size_t)(end - (eq + 2))) < 0 ||
+		    data_add(r, "", 1) < 0) {
+			*error_r = "rule too long";
+			return -1;
+		}
+		len -= (size_t)(end + 1 - x);
+		x = end + 1;
+	}
+	return 0;
+}
+
+int
+relaycdb_rule_parse(const char *line, size_t len, struct relaycdb_rule *r_r,
+    const char **error_r)
+{
+	const char *colon;
+
+	if (len == 0 || line[0] == '#' || line[0] == '\n')
+		return 0;
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' ' ||
+	    line[len - 1] == '\t'))
+		len--;
+	if (len >= RELAYCDB_RULE_MAX) {
+		*error_r = "rule too long";
+		return -1;
+	}
+	if ((colon = memchr(line, ':', len)) == NULL)
+		return 0;	/* tcprules silently ignores such lines */
+	r_r->address_len = (size_t)(colon - line);
+	memcpy(r_r->address, line, r_r->address_len);
+	r_r->data_len = 0;
+	len -= r_r->address_len + 1;
+	line = colon + 1;
+	if (len >= 4 && memcmp(line, "deny", 4) == 0) {
+		data_add(r_r, "D", 2);	/* "D\0" */
+		line += 4;
+		len -= 4;
+	} else if (len >= 5 && memcmp(line, "allow", 5) == 0) {
+		line += 5;
+		len -= 5;
+	} else {
+		*error_r = "unable to parse this line";
+		return -1;
+	}
+	return parse_vars(line, len, r_r, error_r) < 0 ? -1 : 1;
+}
+
+/* tcprules' getnum: all digits (empty counts as 0), else an error. */
+static int
+range_num(const char *s, size_t len, unsigned long *out)
+{
+	int64_t v = 0;
+
+	if (len > 0 && parse_num(s, len, &v) < 0)
+		return -1;
+	*out = (unsigned long)v;
+	return 0;
+}
+
+int
+relaycdb_rule_keys(const struct relaycdb_rule *r, relaycdb_key_fn *fn,
+    void *ctx, const char **error_r)
+{
+	const char *a = r->address;
+	size_t alen = r->address_len, dash, left, right;
+	unsigned long bot, top;
+
+	if (memchr(a, '=', alen) != NULL || memchr(a, '@', alen) != NULL ||
+	    memchr(a, '-', alen) == NULL)
+		return fn(ctx, a, alen, r->data, r->data_len);
+	/* "1.2.3.4-9" or "1.2.3-5.": one dotted component is a range. */
+	dash = (size_t)((const char *)memchr(a, '-', alen) - a);
+	for (left = dash; left > 0 && a[left - 1] != '.'; left--)
+		;
+	for (right = dash + 1; right < alen && a[right] != '.'; right++)
+		;
+	if (range_num(a + left, dash - left, &bot) < 0 ||
+	    range_num(a + dash + 1, right - dash - 1, &top) < 0) {
+		*error_r = "unable to parse this line";
+		return -1;
+	}
+	if (top > 255)
+		top = 255;
+	for (; bot <= top; bot++) {
+		char key[RELAYCDB_RULE_MAX + 8];
+		int n = snprintf(key, sizeof(key), "%.*s%lu%.*s", (int)left, a,
+		    bot, (int)(alen - right), a + right);
+		int rc;
+
+		if (n < 0 || (size_t)n >= sizeof(key)) {
+			*error_r = "rule too long";
+			return -1;
+		}
+		if ((rc = fn(ctx, key, (size_t)n, r->data, r->data_len)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+relaycdb_tcp_value(const char *relayclient, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "+RELAYCLIENT=%s", relayclient);
+
+	/* the record's NUL terminator is part of the value */
+	return n < 0 || (size_t)n + 1 > outlen ? -1 : n + 1;
+}
+
+int
+relaycdb_data_is_deny(const char *data, size_t len)
+{
+	return len >= 2 && data[0] == 'D' && data[1] == '\0';
+}
+
+int
+relaycdb_data_has_var(const char *data, size_t len, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	for (size_t i = 0; i < len;) {
+		const char *rec = data + i;
+		const char *nul = memchr(rec, '\0', len - i);
+		size_t rlen = nul != NULL ? (size_t)(nul - rec) : len - i;
+
+		if (rlen > nlen + 1 && rec[0] == '+' &&
+		    memcmp(rec + 1, name, nlen) == 0 && rec[nlen + 1] == '=')
+			return 1;
+		i += rlen + 1;
+	}
+	return 0;
+}

@@ -1,0 +1,117 @@
+/* relaycdb.h - THE record format of the relay snapshot and tcprules cdbs. */
+#ifndef AUTHRELAY_RELAYCDB_H
+#define AUTHRELAY_RELAYCDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Relay snapshot (cfg->cdb_file), written by watcher/cdbexport.c and
+ * read by auth-wrap:
+ *   key   = canonical IP text (ipaddr_canon), e.g. "192.0.2.10"
+ *   value = "1 <expires_unix_seconds> <user>"   (1 = format version)
+ * plus one metadata record, whose key can never be an IP:
+ *   key   = RELAYCDB_META_KEY
+ *   value = "1 <built_unix_seconds> <count>"
+ * Expiry is rounded down to the second, so a grant ends early, never late.
+ */
+#define RELAYCDB_VERSION 1
+#define RELAYCDB_META_KEY "!authrelay-snapshot"
+#define RELAYCDB_USER_MAX 255		/* bytes, as sql/schema.sql allows */
+#define RELAYCDB_VALUE_MAX 300		/* "1 " + 20 digits + " " + user */
+
+struct relaycdb_entry {
+	int64_t expires;			/* unix seconds */
+	char user[RELAYCDB_USER_MAX + 1];	/* no control bytes */
+};
+
+struct relaycdb_meta {
+	int64_t built;		/* unix seconds when the snapshot was taken */
+	int64_t count;		/* relay records in the file */
+};
+
+/*
+ * Format an entry value into out; control bytes in user become '?' and
+ * an over-long user is cut. Returns the length (no NUL stored in the
+ * cdb), or -1 if out is too small.
+ */
+int relaycdb_format(int64_t expires, const char *user, char *out,
+    size_t outlen);
+
+/* Parse an entry value; 0, or -1 with *error_r (static text). */
+int relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
+    const char **error_r);
+
+/* Format/parse the metadata value (same conventions as above). */
+int relaycdb_format_meta(int64_t built, int64_t count, char *out,
+    size_t outlen);
+int relaycdb_parse_meta(const char *val, size_t len, struct relaycdb_meta *m_r,
+    const char **error_r);
+
+/*
+ * Is the entry a grant at time now? Refuses expired entries and, as
+ * defence against clock jumps and forged rows, entries that expire
+ * more than ttl_max_s seconds in the future. 1 = active, 0 = not
+ * (*why_r says why).
+ */
+int relaycdb_active(const struct relaycdb_entry *e, int64_t now,
+    int64_t ttl_max_s, const char **why_r);
+
+/*
+ * Look ip (canonical text) up in the snapshot open on fd with cdb_seek
+ * (no mmap). 1 = found (*e_r filled), 0 = absent, -1 = unreadable or
+ * corrupt (*error_r).
+ */
+int relaycdb_lookup(int fd, const char *ip, struct relaycdb_entry *e_r,
+    const char **error_r);
+
+/* Read the metadata record: 0, or -1 (missing = corrupt) with *error_r. */
+int relaycdb_read_meta(int fd, struct relaycdb_meta *m_r,
+    const char **error_r);
+
+/*
+ * tcpserver -x cdbs, in ucspi-tcp 0.88's layout (tcprules.c, rules.c):
+ *   key   = address text exactly as written ("1.2.3.4", "1.2.3.", "",
+ *           "=host", "info@1.2.3.4"); ranges "1.2.3.4-9" expand to
+ *           one key per number
+ *   value = "D\0" for deny, then "+NAME=value\0" per variable
+ * tcpserver takes the first record of a key, so rules added first win.
+ */
+#define RELAYCDB_RULE_MAX 4096		/* longest tcprules line accepted */
+
+struct relaycdb_rule {
+	char address[RELAYCDB_RULE_MAX];
+	size_t address_len;
+	char data[RELAYCDB_RULE_MAX];
+	size_t data_len;
+};
+
+/*
+ * Parse one tcprules line (with or without its newline) the way
+ * tcprules 0.88 does. Returns 1 with *r_r filled, 0 for a line that
+ * tcprules ignores (comment, blank, no colon), -1 with *error_r for a
+ * line tcprules rejects.
+ */
+int relaycdb_rule_parse(const char *line, size_t len,
+    struct relaycdb_rule *r_r, const char **error_r);
+
+/* Called once per key a rule produces; nonzero return stops the walk. */
+typedef int relaycdb_key_fn(void *ctx, const char *key, size_t klen,
+    const char *data, size_t dlen);
+
+/*
+ * Call fn for every key of rule r, expanding a range as tcprules does.
+ * Returns fn's nonzero result, 0 when done, or -1 with *error_r for a
+ * malformed range.
+ */
+int relaycdb_rule_keys(const struct relaycdb_rule *r, relaycdb_key_fn *fn,
+    void *ctx, const char **error_r);
+
+/* Value of a relay's allow rule: "+RELAYCLIENT=<relayclient>\0". */
+int relaycdb_tcp_value(const char *relayclient, char *out, size_t outlen);
+
+/* Does tcprules data (as above) say deny? Does it set variable name? */
+int relaycdb_data_is_deny(const char *data, size_t len);
+int relaycdb_data_has_var(const char *data, size_t len, const char *name);
+
+#endif
