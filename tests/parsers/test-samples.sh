@@ -52,3 +52,30 @@ assert_eq '{"line":2,"parser":"dovecot","service":"imap","user":"a\"b\\c","ip":"
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/json" || fail "not valid JSON"
 assert_contains "$(cat "$T/summary")" "lines=2 matches=1" "summary"
 ok "parse prints valid JSON"
+
+# Hostile 8 KB lines under every tag: no match, and quickly (no ReDoS).
+ctl=$BIN/authrelayctl
+python3 - "$TOP/parsers" >"$T/hostile" <<'EOF'
+import glob, random, sys
+random.seed(1)
+frags = ["TLS, ", "a: ", "[1.2.3.4] ", "user=<", ">", ", ", "::", "\\x4",
+         "host=", "login success ", ":1.2.3.4", "ip=[", "nmsgs=1/1 "]
+heads = ["imap-login: Login: user=<a>, method=PLAIN, rip=1.2.3.4, lip=1.2.3.4",
+         "LOGIN, user=a, ip=[1.2.3.4]", "vchkpw-pop3: (PLAIN) login success a@b",
+         "Login user=a host=", "login: ", "event=login.good r.clienthost=",
+         "login ok svc=pop3 ip=1.2.3.4 user="]
+for p in glob.glob(sys.argv[1] + "/*.conf"):
+    for l in open(p, encoding="latin-1"):
+        if not l.startswith("tag "):
+            continue
+        tag = l.split()[1]
+        for h in heads:
+            for fr in frags:
+                msg = (h + fr * (8000 // len(fr)))[:8000]
+                print("Nov 22 11:53:45 mx %s[1]: %s x" % (tag, msg))
+EOF
+lines=$(wc -l <"$T/hostile")
+out=$(timeout 20 "$ctl" parse -p "$TOP/parsers" "$T/hostile" 2>&1) ||
+    fail "parse on hostile lines: exit $?"
+assert_contains "$out" "lines=$lines matches=0 " "hostile lines"
+ok "$lines hostile 8 KB lines: no match"
