@@ -525,6 +525,20 @@ run_loop(struct watcher *w)
 	}
 }
 
+static void
+watcher_free(struct watcher *w)
+{
+	rules_free(w->rules);
+	store_free(w->store);
+	queue_free(&w->queue);
+	linebuf_free(&w->input);
+	config_free(&w->cfg);
+	if (w->input_fd >= 0)
+		close(w->input_fd);
+	if (w->signal_fd >= 0)
+		close(w->signal_fd);
+}
+
 static int
 daemonize(const char *pidfile)
 {
@@ -590,7 +604,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct watcher w = { .input_fd = -1, .signal_fd = -1 };
-	int foreground = 0, check = 0, verbose = 0, sync_mode = 0, c;
+	int foreground = 0, check = 0, verbose = 0, sync_mode = 0, c, rc;
 	char error[CONFIG_ERROR_MAX];
 	const char *conf = NULL;
 
@@ -613,10 +627,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check)
-		return check_only(&w.cfg);
-	if (sync_mode) {
+		rc = check_only(&w.cfg);
+	else if (sync_mode) {
 		log_err("event=fatal error=\"--sync is not built yet\"");	/* XXX-SYNC */
-		return 1;
-	}
-	return start(&w, foreground);
+		rc = 1;
+	} else
+		rc = start(&w, foreground);
+	watcher_free(&w);
+	return rc;
 }
