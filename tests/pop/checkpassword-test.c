@@ -1,4 +1,5 @@
 /* checkpassword-test.c - a checkpassword for the tests: fixed user table, real setuid, real exec. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -13,6 +14,7 @@
 #define INPUT_MAX 512
 #define PATH_TEXT_MAX 4096
 #define MD5_HEX_MAX 33
+#define FD_LIST_MAX 256
 
 struct account {
 	const char *login;
@@ -74,6 +76,30 @@ fcntl_ok(int fd)
 	return fcntl(fd, F_GETFD) >= 0;
 }
 
+/* "0,1,2,4": every descriptor this process inherited (fd 3 is closed). */
+static void
+fd_list(char out[FD_LIST_MAX])
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	size_t o = 0;
+	int self = d ? dirfd(d) : -1, n;
+
+	out[0] = '\0';
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || atoi(de->d_name) == self)
+			continue;
+		n = snprintf(out + o, FD_LIST_MAX - o, "%s%s", o ? "," : "",
+		    de->d_name);
+		if (n < 0 || (size_t)n >= FD_LIST_MAX - o)
+			break;
+		o += (size_t)n;
+	}
+	closedir(d);
+}
+
 /* One line per call for the test to check: never the password. */
 static void
 record(const char *login, const char *stamp)
@@ -82,18 +108,20 @@ record(const char *login, const char *stamp)
 	const char *ip = getenv("TCPREMOTEIP");
 	const char *front = getenv("SSL_HACK_FRONTIP");
 	const char *nfd = getenv("AUTHRELAY_NOTIFY_FD");
+	char fds[FD_LIST_MAX];
 	FILE *f;
 
 	if (path == NULL)
 		return;
+	fd_list(fds);
 	f = fopen(path, "a");
 	if (f == NULL)
 		_exit(111);
 	fprintf(f, "login=%s stamp=%s ip=%s front=%s notifyfd=%s "
-	    "fd4=%s sslpass=%s\n", login, stamp, ip ? ip : "-",
+	    "fd4=%s sslpass=%s fds=%s\n", login, stamp, ip ? ip : "-",
 	    front ? front : "-", nfd ? nfd : "-",
 	    fcntl_ok(4) ? "open" : "closed",
-	    getenv("SSL_HACK_PASS") ? "leaked" : "-");
+	    getenv("SSL_HACK_PASS") ? "leaked" : "-", fds);
 	fclose(f);
 }
 

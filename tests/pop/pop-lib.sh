@@ -2,8 +2,8 @@
 # A private rsyslogd on its own socket, Maildirs owned by nobody, and
 # tcpserver instances of the real chain popup -> checkpassword -> pop3d.
 
-POPUP=$BIN/qmail-popup-hack
-POP3D=$BIN/qmail-pop3d-hack
+POPUP=${POPUP:-$BIN/qmail-popup-hack}	# overridable: sanitizer builds
+POP3D=${POP3D:-$BIN/qmail-pop3d-hack}
 CHECKPW=$TOP/build/tests-bin/checkpassword-test
 PYPOP=$TOP/tests/pop/poptest.py
 for _b in "$POPUP" "$POP3D" "$CHECKPW"; do

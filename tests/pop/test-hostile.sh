@@ -33,6 +33,15 @@ expect(c.cmd(b"USER alice\n"), b"+OK \r\n", "bare LF line accepted")
 expect(c.cmd(b"QUIT\r\n"), b"+OK \r\n", "QUIT")
 expect(c.closed(), True, "closed after QUIT")
 
+# The bound: 512 bytes with CRLF is a line (then the name is too long),
+# 513 is not.
+c = Raw(port)
+c.line()
+expect(c.cmd(b"USER " + b"a" * 505 + b"\r\n"),
+       b"-ERR user name too long\r\n", "512-byte line")
+expect(c.cmd(b"USER " + b"a" * 506 + b"\r\n"), b"-ERR line too long\r\n",
+       "513-byte line")
+expect(c.closed(), True, "closed after a 513-byte line")
 c = Raw(port)
 c.line()
 expect(c.cmd(b"USER " + b"a" * 600 + b"\r\n"), b"-ERR line too long\r\n",
@@ -126,3 +135,27 @@ ok "pop3d: strict message numbers, limits, pipelining across PASS"
 [ -e "$T/home/alice/Maildir/new/1000000001.P1.mail.test" ] ||
     fail "a session without QUIT changed the Maildir"
 ok "no UPDATE after sessions that ended without QUIT"
+
+# --- write timeout: a client that stops reading a large message ------------
+python3 -c 'import sys; sys.stdout.write("a line of a large message\n" * 1300000)' |
+    put_msg alice new 1000000003.P3.mail.test 1000000003
+python3 - "$PORT" >"$T/stall.out" <<'PY' &
+import sys, time
+from poptest import Raw, expect
+c = Raw(int(sys.argv[1]), src="127.0.0.46")
+c.line()
+c.send(b"USER alice\r\nPASS wonderland\r\n")
+expect(c.line(), b"+OK \r\n", "USER")
+expect(c.line(), b"+OK \r\n", "PASS")
+c.send(b"RETR 3\r\n")
+print("stalled", flush=True)
+time.sleep(60)	# hold the connection open, read nothing; killed by PID
+PY
+stall=$!
+track_pid $stall
+wait_for 10 grep -q stalled "$T/stall.out"
+wait_for 10 pgrep -x -u nobody qmail-pop3d-hac
+# comm is cut to 15 bytes. The 1 s idle timeout also bounds writes.
+wait_for 10 sh -c '! pgrep -x -u nobody qmail-pop3d-hac'
+kill -0 "$stall" || fail "the stalled client went away by itself"
+ok "write timeout ends a session whose client stopped reading"

@@ -182,4 +182,22 @@ log_has 'login ok svc=pop3s ip=198\.51\.100\.70 user=alice auth=user via=ssl$'
 if grep -q 'ip=198.51.100.70 .*192.0.2.10' "$CHECKPW_TEST_RECORD"; then
 	fail "non-loopback SSL line reached checkpassword"
 fi
-ok "SSL line from a non-loopback peer refused (TEST-NET address in a netns)"
+NSPROXY=$(free_port)
+in_ns env PROXY_PROTOCOL=1 tcpserver -R -H -l mail.test 0 "$NSPROXY" \
+    "$POPUP" mail.test "$CHECKPW" "$POP3D" Maildir 2>>"$T/tcpserver.err" &
+track_pid $!
+wait_for 10 in_ns sh -c "ss -ltnH 'sport = :$NSPROXY' | grep -q LISTEN"
+in_ns python3 - "$NSPROXY" <<'PY' || fail "PROXY from a non-loopback peer"
+import sys
+from poptest import Raw, expect
+c = Raw(int(sys.argv[1]), src="192.0.2.10", host="192.0.2.10")
+c.line()
+expect(c.cmd(b"PROXY TCP4 198.51.100.71 192.0.2.10 5555 995\r\n"),
+       b"-ERR real-IP line refused\r\n", "PROXY from non-loopback")
+expect(c.closed(), True, "closed")
+PY
+log_has 'proxy header refused peer=192\.0\.2\.10 reason=peer-not-loopback$'
+if grep -q '198\.51\.100\.71' "$CHECKPW_TEST_RECORD"; then
+	fail "non-loopback PROXY header reached checkpassword"
+fi
+ok "SSL line and PROXY header from a non-loopback peer refused (TEST-NET address in a netns)"

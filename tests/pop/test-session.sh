@@ -88,7 +88,9 @@ wait_for 10 grep -q 'msg=login ok svc=pop3 ip=127.0.0.5' "$T/syslog.uid"
 assert_eq "uid=0 tag=qmail-popup-hack" \
     "$(grep 'msg=login ok svc=pop3 ip=127.0.0.5' "$T/syslog.uid" | sed 's/\[.*//')" \
     "login line sender"
-grep -q 'notifyfd=4 fd4=open sslpass=-' "$CHECKPW_TEST_RECORD" ||
+# Exactly the client, stderr and the notify pipe: no secret file, no
+# syslog socket, no read end of the pipe (fd 3 is closed after reading).
+grep -q 'notifyfd=4 fd4=open sslpass=- fds=0,1,2,4$' "$CHECKPW_TEST_RECORD" ||
     fail "checkpassword did not get the notify fd: $(cat "$CHECKPW_TEST_RECORD")"
 ok "login line from uid 0 with the client IP, parses"
 

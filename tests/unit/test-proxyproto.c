@@ -1,5 +1,6 @@
 /* test-proxyproto.c - unit tests for lib/proxyproto.c: the v1 grammar, limits and address rules. */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -117,11 +118,53 @@ test_limits(void)
 	CHECK(proxyproto_v1_parse("PROXY UNKNOWN \0\r\n", 17, &r, &err) < 0);
 }
 
+/*
+ * Mutated valid headers, each in a buffer of its exact length (so ASan
+ * sees any over-read): whatever is accepted must be self-consistent.
+ */
+static void
+test_mutations(void)
+{
+	static const char *seeds[] = {
+		"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n",
+		"PROXY TCP6 2001:db8::1 ::1 0 65535\r\n",
+		"PROXY UNKNOWN\r\n",
+	};
+	static const char alphabet[] = "PROXYTCP46UNKW :.0123456789abcdef\r\n\0";
+	char *buf;
+	size_t i, k, len, bad = 0;
+	int j;
+
+	srand(1);
+	for (i = 0; i < 200000; i++) {
+		const char *seed = seeds[i % 3];
+
+		len = strlen(seed);
+		if (rand() % 4 == 0)
+			len = (size_t)rand() % (len + 1);
+		buf = malloc(len ? len : 1);
+		if (buf == NULL)
+			abort();
+		memcpy(buf, seed, len);
+		for (j = rand() % 3; j >= 0 && len > 0; j--) {
+			k = (size_t)rand() % len;
+			buf[k] = alphabet[(size_t)rand() % (sizeof(alphabet) - 1)];
+		}
+		if (proxyproto_v1_parse(buf, len, &r, &err) == 0 && r.known &&
+		    (r.src_port > 65535 || r.dst_port > 65535 ||
+		    (r.src.family != AF_INET && r.src.family != AF_INET6)))
+			bad++;
+		free(buf);
+	}
+	CHECK(bad == 0);
+}
+
 int
 main(void)
 {
 	test_good();
 	test_bad();
 	test_limits();
+	test_mutations();
 	return harness_done();
 }

@@ -1,0 +1,162 @@
+/* secfile.c - read a small secret file only when nobody else could have written or read it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "secfile.h"
+
+/* Room for "owner is not uid 4294967295" or "mode 0777 allows ...". */
+#define SECFILE_ERROR_MAX 64
+
+static char secfile_error[SECFILE_ERROR_MAX];
+
+static int
+open_nofollow(const char *path, const char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd >= 0)
+		return fd;
+	/* O_NOFOLLOW on a final symlink fails with ELOOP. */
+	*error_r = errno == ELOOP ? "is a symlink" : strerror(errno);
+	return -1;
+}
+
+/* The checks that make sense only on the opened descriptor. */
+static int
+check_fd(int fd, const char **error_r)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*error_r = "not a regular file";
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(secfile_error, sizeof(secfile_error),
+		    "owner is not uid %lu", (unsigned long)geteuid());
+		*error_r = secfile_error;
+		return -1;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(secfile_error, sizeof(secfile_error),
+		    "mode %04o allows group/other access",
+		    (unsigned)(st.st_mode & 07777));
+		*error_r = secfile_error;
+		return -1;
+	}
+	return 0;
+}
+
+/* Read everything, up to bufsz bytes; *len_r = bytes read. */
+static int
+read_all(int fd, char *buf, size_t bufsz, size_t *len_r,
+    const char **error_r)
+{
+	size_t len = 0;
+	char extra;
+	ssize_t n;
+
+	while (len < bufsz) {
+		n = read(fd, buf + len, bufsz - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = strerror(errno);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == bufsz) {
+		/* Full buffer: only fine when the file ends right here. */
+		do
+			n = read(fd, &extra, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 0) {
+			*error_r = "too long";
+			return -1;
+		}
+	}
+	*len_r = len;
+	return 0;
+}
+
+/* Strip one trailing line end, then insist on a clean one-line secret. */
+static int
+check_content(char *buf, size_t bufsz, size_t *len, const char **error_r)
+{
+	if (*len > 0 && buf[*len - 1] == '\n') {
+		(*len)--;
+		if (*len > 0 && buf[*len - 1] == '\r')
+			(*len)--;
+	}
+	if (*len == 0) {
+		*error_r = "empty";
+		return -1;
+	}
+	if (*len >= bufsz) {
+		*error_r = "too long";
+		return -1;
+	}
+	if (memchr(buf, '\0', *len) != NULL) {
+		*error_r = "contains NUL";
+		return -1;
+	}
+	if (memchr(buf, '\n', *len) != NULL || memchr(buf, '\r', *len) != NULL) {
+		*error_r = "contains a line break";
+		return -1;
+	}
+	buf[*len] = '\0';
+	return 0;
+}
+
+int
+secfile_read(const char *path, char *buf, size_t bufsz, size_t *len_r,
+    const char **error_r)
+{
+	size_t len = 0;
+	int fd, rc = -1;
+
+	if (bufsz < 2) {
+		*error_r = "buffer too small";
+	} else if ((fd = open_nofollow(path, error_r)) >= 0) {
+		rc = check_fd(fd, error_r);
+		if (rc == 0)
+			rc = read_all(fd, buf, bufsz, &len, error_r);
+		if (close(fd) < 0 && rc == 0) {
+			*error_r = strerror(errno);
+			rc = -1;
+		}
+		if (rc == 0)
+			rc = check_content(buf, bufsz, &len, error_r);
+	}
+	/* Whatever went wrong, no partial secret stays behind. */
+	if (rc < 0) {
+		explicit_bzero(buf, bufsz);
+		return -1;
+	}
+	*len_r = len;
+	return 0;
+}
+
+int
+secfile_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	volatile unsigned char diff = 0;
+	size_t i;
+
+	/* Walk b in full; read a only within its bounds. */
+	for (i = 0; i < blen; i++)
+		diff |= (unsigned char)b[i] ^
+		    (unsigned char)(i < alen ? a[i] : ~b[i]);
+	return diff == 0 && alen == blen;
+}
