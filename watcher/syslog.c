@@ -52,19 +52,16 @@ skip_pri(const char *p, const char *end)
 	return p + 2 + n;
 }
 
-/* "Mmm dd hh:mm:ss " (day may be " 1", "01" or "1"); NULL if absent. */
+/*
+ * "Mmm dd hh:mm:ss " (day may be " 1", "01" or "1"); NULL if absent.
+ * The month is only checked for shape: it decides nothing but where the
+ * header ends, and this runs for every line.
+ */
 static const char *
 skip_bsd_time(const char *p, const char *end)
 {
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int found = 0;
-
-	if (end - p < 15)
-		return NULL;
-	for (int m = 0; m < 12; m++)
-		if (memcmp(p, months + 3 * m, 3) == 0)
-			found = 1;
-	if (!found || p[3] != ' ')
+	if (end - p < 15 || p[0] < 'A' || p[0] > 'Z' || p[1] < 'a' ||
+	    p[1] > 'z' || p[2] < 'a' || p[2] > 'z' || p[3] != ' ')
 		return NULL;
 	p += 4;
 	if (*p == ' ')
