@@ -84,7 +84,7 @@ pg_start() {
 	    --no-sync -E UTF8 --locale=C >"$T/pg/initdb.log" 2>&1 ||
 	    { cat "$T/pg/initdb.log"; fail "initdb"; }
 	as_service_user "$PG_BINDIR/pg_ctl" -D "$data" -l "$T/pg/log" -w -t 60 \
-	    -o "-c listen_addresses='' -c unix_socket_directories='$sock' -c fsync=${PG_FSYNC:-on} -c max_connections=50" \
+	    -o "-c listen_addresses='' -c unix_socket_directories='$sock' -c fsync=${PG_FSYNC:-on} -c max_connections=50 ${PG_EXTRA_OPTS:-}" \
 	    start >/dev/null || { cat "$T/pg/log"; fail "pg_ctl start"; }
 	PG_PID=$(head -n 1 "$data/postmaster.pid")
 	track_pid "$PG_PID"
