@@ -22,6 +22,7 @@
 #include "log.h"
 #include "rules.h"
 #include "store.h"
+#include "trusted.h"
 
 #define INPUT_BUF_SIZE (256 * 1024)
 #define INPUT_LINE_MAX 16384
@@ -32,12 +33,14 @@
 struct counters {
 	uint64_t lines, matched, granted, ignored, bad_field, too_long;
 	uint64_t limit, committed, db_errors, swept, exports, export_errors;
+	uint64_t untrusted;
 };
 
 struct watcher {
 	const char *conf_path;
 	struct config cfg;
 	struct rules *rules;
+	struct trusted_policy policy;
 	struct store *store;
 	struct queue queue;
 	struct linebuf input;
@@ -84,14 +87,51 @@ load_rules(const struct config *cfg)
 	return rules;
 }
 
+/*
+ * What the parsers cannot check: the input format and the trust policy.
+ * Plain syslog carries no sender credentials, so require_trusted needs
+ * the trusted template.
+ */
+static int
+check_config(const struct config *cfg, struct trusted_policy *policy)
+{
+	char error[256];
+
+	if (strcmp(cfg->input_format, "syslog") != 0 &&
+	    strcmp(cfg->input_format, "trusted") != 0) {
+		log_err("event=config_error error=\"input_format: want syslog or trusted, got '%s'\"",
+		    cfg->input_format);
+		return -1;
+	}
+	if (cfg->require_trusted && strcmp(cfg->input_format, "trusted") != 0) {
+		log_err("event=config_error error=\"require_trusted = yes needs input_format = trusted: "
+		    "plain syslog lines carry no sender credentials\"");
+		return -1;
+	}
+	if (trusted_policy_load(&cfg->trusted_uids, policy, error, sizeof(error)) < 0) {
+		log_err("event=config_error error=\"%s\"", error);
+		return -1;
+	}
+	if (cfg->require_trusted && policy->count == 0) {
+		log_err("event=config_error error=\"require_trusted = yes but trusted_uids is empty: nothing could ever be granted\"");
+		trusted_policy_free(policy);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_only(const struct config *cfg)
 {
-	struct rules *rules = load_rules(cfg);
+	struct trusted_policy policy;
+	struct rules *rules;
 	size_t samples;
 	int failures;
 
-	if (rules == NULL)
+	if (check_config(cfg, &policy) < 0)
+		return 1;
+	trusted_policy_free(&policy);
+	if ((rules = load_rules(cfg)) == NULL)
 		return 1;
 	failures = rules_run_samples(rules, stderr, &samples);
 	printf("authrelayd: config ok: %zu parser families, %zu samples, %d failures\n",
@@ -180,7 +220,7 @@ log_counters(const struct watcher *w)
 	log_info("event=counters lines=%llu matched=%llu granted=%llu ignored=%llu "
 	    "bad_field=%llu too_long=%llu limit=%llu oversized=%llu queued=%zu "
 	    "dropped=%llu committed=%llu db_errors=%llu swept=%llu exports=%llu "
-	    "export_errors=%llu",
+	    "export_errors=%llu untrusted=%llu",
 	    (unsigned long long)w->n.lines, (unsigned long long)w->n.matched,
 	    (unsigned long long)w->n.granted, (unsigned long long)w->n.ignored,
 	    (unsigned long long)w->n.bad_field, (unsigned long long)w->n.too_long,
@@ -189,7 +229,8 @@ log_counters(const struct watcher *w)
 	    (unsigned long long)w->queue.dropped,
 	    (unsigned long long)w->n.committed, (unsigned long long)w->n.db_errors,
 	    (unsigned long long)w->n.swept, (unsigned long long)w->n.exports,
-	    (unsigned long long)w->n.export_errors);
+	    (unsigned long long)w->n.export_errors,
+	    (unsigned long long)w->n.untrusted);
 }
 
 /* SIGHUP: a new config and parsers replace the old only if both load. */
@@ -197,6 +238,7 @@ static void
 reload(struct watcher *w)
 {
 	char error[CONFIG_ERROR_MAX];
+	struct trusted_policy policy;
 	struct config cfg;
 	struct rules *rules;
 
@@ -204,8 +246,14 @@ reload(struct watcher *w)
 		log_err("event=reload_failed error=\"%s\" keeping=old", error);
 		return;
 	}
+	if (check_config(&cfg, &policy) < 0) {
+		log_err("event=reload_failed keeping=old");
+		config_free(&cfg);
+		return;
+	}
 	if ((rules = load_rules(&cfg)) == NULL) {
 		log_err("event=reload_failed keeping=old");
+		trusted_policy_free(&policy);
 		config_free(&cfg);
 		return;
 	}
@@ -221,8 +269,10 @@ reload(struct watcher *w)
 	}
 	rules_free(w->rules);
 	config_free(&w->cfg);
+	trusted_policy_free(&w->policy);
 	w->rules = rules;
 	w->cfg = cfg;
+	w->policy = policy;
 	w->queue.max = (size_t)cfg.queue_max;
 	log_info("event=reloaded families=%zu", rules_family_count(rules));
 }
@@ -276,13 +326,43 @@ note_drop(struct watcher *w, int64_t now)
 	w->last_drop_log_ms = now;
 }
 
+/*
+ * With the trusted template, the sender's kernel-attested uid must be one
+ * the policy allows for the family whose line it is; anything else is
+ * recorded as ignored, never granted. NULL: trusted (or not required).
+ */
+static const char *
+sender_verdict(struct watcher *w, const struct trusted_line *tl,
+    int have_tl, const char *family)
+{
+	if (!w->cfg.require_trusted)
+		return NULL;
+	if (!have_tl)
+		return "malformed";
+	return trusted_check(&w->policy, tl, family, (int64_t)time(NULL),
+	    w->cfg.max_clock_skew_ms / 1000);
+}
+
 static void
 handle_line(struct watcher *w, const char *line, size_t len, int64_t now)
 {
+	struct trusted_line tl = { 0 };
 	struct rules_match m;
 	struct event ev;
+	const char *distrust;
+	int have_tl = 0;
 
 	w->n.lines++;
+	if (w->cfg.input_format[0] == 't') {
+		have_tl = trusted_parse(line, len, &tl) == 0;
+		if (have_tl) {
+			line = tl.msg;
+			len = tl.msg_len;
+		} else if (w->cfg.require_trusted) {
+			w->n.untrusted++;	/* not even the template: junk */
+			return;
+		}
+	}
 	switch (rules_match_line(w->rules, line, len, &m)) {
 	case RULES_MATCH:
 		break;
@@ -308,6 +388,13 @@ handle_line(struct watcher *w, const char *line, size_t len, int64_t now)
 	ev.received_ms = now;
 	ev.redelivered = 0;
 	decide(&w->cfg, &m, &ev);
+	if ((distrust = sender_verdict(w, &tl, have_tl, m.parser)) != NULL) {
+		w->n.untrusted++;
+		snprintf(ev.reason, sizeof(ev.reason), "untrusted:%s", distrust);
+		log_warn("event=untrusted parser=%s ip=%s reason=%s uid=%ld",
+		    m.parser, m.ip, distrust, have_tl && tl.has_uid ?
+		    (long)tl.uid : -1L);
+	}
 	if (ev.reason[0] == '\0')
 		w->n.granted++;
 	else
@@ -529,6 +616,7 @@ static void
 watcher_free(struct watcher *w)
 {
 	rules_free(w->rules);
+	trusted_policy_free(&w->policy);
 	store_free(w->store);
 	queue_free(&w->queue);
 	linebuf_free(&w->input);
@@ -564,6 +652,8 @@ daemonize(const char *pidfile)
 static int
 start(struct watcher *w, int foreground)
 {
+	if (check_config(&w->cfg, &w->policy) < 0)
+		return 1;
 	if ((w->rules = load_rules(&w->cfg)) == NULL)
 		return 1;
 	if (w->cfg.database[0] == '\0') {

@@ -38,3 +38,43 @@ fifo_writer_open() {
 relay_count() { sql "SELECT count(*) FROM relay WHERE ip = '$1'"; }
 has_relay() { [ "$(relay_count "$1")" = 1 ]; }
 audit_count() { sql "SELECT count(*) FROM login_event WHERE ip = '$1' $2"; }
+
+# rsyslog_start ACTION: a private rsyslogd whose local socket $T/log.sock
+# annotates each message with the sender's kernel credentials, and whose
+# mail.* lines go to ACTION (an rsyslog action(...) statement) with the
+# trusted template from etc/rsyslog/authrelay-trusted.conf's layout.
+rsyslog_start() {
+	mkdir -p "$T/rs"
+	cat > "$T/rs/rsyslog.conf" <<CONF
+global(workDirectory="$T/rs" parser.escapeControlCharactersOnReceive="on")
+module(load="imuxsock" SysSock.Use="off")
+module(load="omprog")
+input(type="imuxsock" Socket="$T/log.sock" Annotate="on" ParseTrusted="on" UsePIDFromSystem="on")
+template(name="authrelay_trusted" type="list") {
+  constant(value="v1 t=") property(name="timegenerated" dateFormat="unixtimestamp")
+  constant(value=" uid=") property(name="\$!uid")
+  constant(value=" pid=") property(name="\$!pid")
+  constant(value=" in=") property(name="inputname")
+  constant(value=" from=") property(name="fromhost-ip")
+  constant(value=" prog=") property(name="programname")
+  constant(value=" msg=") property(name="rawmsg-after-pri" controlCharacters="escape" position.from="1" position.to="2000")
+  constant(value="\n")
+}
+mail.* $1
+CONF
+	rsyslogd -f "$T/rs/rsyslog.conf" -i "$T/rs/pid" -n > "$T/rs/out" 2>&1 &
+	RSYSLOG_PID=$!
+	track_pid "$RSYSLOG_PID"
+	wait_for 10 test -S "$T/log.sock"
+	chmod 0666 "$T/log.sock"
+}
+
+# log_as USER TAG MESSAGE: send a mail.notice line to the private rsyslog.
+log_as() {
+	if [ "$1" = root ]; then
+		logger -u "$T/log.sock" -t "$2" -p mail.notice -- "$3"
+	else
+		setpriv --reuid="$1" --regid="$1" --clear-groups -- \
+		    logger -u "$T/log.sock" -t "$2" -p mail.notice -- "$3"
+	fi
+}
