@@ -7,7 +7,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev libpcre2-dev libpq-dev libcdb-dev tinycdb
 libssl-dev openssl postgresql ucspi-tcp curl python3 faketime rsyslog mandoc
-procps util-linux iproute2 clang dovecot-pop3d"
+procps util-linux iproute2 clang dovecot-pop3d dovecot-imapd"
 
 missing=""
 for p in $PACKAGES; do

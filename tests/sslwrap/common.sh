@@ -50,11 +50,13 @@ no_children() { [ "$(nchildren "$1")" -eq 0 ]; }
 # nfds PID: how many descriptors PID has open.
 nfds() { ls "/proc/$1/fd" | wc -l; }
 
-# start_dovecot PORT: a private Dovecot POP3 server in the namespace on
-# 127.0.0.1:PORT with a HAProxy (PROXY v1/v2) listener trusting
-# loopback, user alice / wonderland, log in $T/dovecot/log.
+# start_dovecot PORT NAME PLAINTEXT: a private Dovecot POP3 server in
+# the namespace on 127.0.0.1:PORT with a HAProxy (PROXY v1/v2) listener
+# trusting loopback, user alice / wonderland, log in $T/NAME/log;
+# PLAINTEXT is disable_plaintext_auth (yes: only "secured" sessions,
+# i.e. TLS as reported by the proxy, may log in with a password).
 start_dovecot() {
-	local port=$1 d=$T/dovecot
+	local port=$1 d=$T/$2
 	command -v dovecot >/dev/null || skip "dovecot not installed (tools/deps.sh)"
 	mkdir -p "$d/run" "$d/home/alice/Maildir/new" "$d/home/alice/Maildir/cur" \
 	    "$d/home/alice/Maildir/tmp"
@@ -69,7 +71,7 @@ log_path = $d/log
 protocols = pop3
 listen = 127.0.0.1
 ssl = no
-disable_plaintext_auth = no
+disable_plaintext_auth = $3
 auth_mechanisms = plain
 haproxy_trusted_networks = 127.0.0.0/8
 mail_location = maildir:~/Maildir

@@ -9,6 +9,7 @@ make_secret s3cret
 start_front "$T/front.log" -l "$FRONT4:995" -c "$T/cert.pem" \
     -k "$T/key.pem" -b 127.0.0.1:110 -p "$T/pass" -u authrelay -t 1s
 fds_before=$(nfds "$FRONT_PID")
+first_front=$FRONT_PID
 
 # Back end down: the handshake completes, then the client sees EOF.
 out=$(tlsclient eof "$CLIENT4" "$FRONT4" 995)
@@ -47,6 +48,18 @@ assert_contains "$out" "+OK hello [SSL $CLIENT4:s3cret" "session after failures"
 assert_contains "$out" "+OK bye" "QUIT answered"
 ok "front kept serving"
 
+# An idle session is ended by -i; the back end sees the end too.
+start_front "$T/idle.log" -l "$FRONT4:999" -c "$T/cert.pem" \
+    -k "$T/key.pem" -b 127.0.0.1:110 -p "$T/pass" -u authrelay -i 1s
+ip netns exec "$NS" python3 "$TOP/tests/sslwrap/tlsclient.py" hold \
+    "$CLIENT4" "$FRONT4" 999 >"$T/hold.out" &
+track_pid $!
+wait_for 10 grep -q ready "$T/hold.out"
+wait_for 10 grep -q "event=close ip=$CLIENT4 in=0 out=.* end=idle_timeout" "$T/idle.log"
 wait_for 10 no_children "$FRONT_PID"
+ok "idle session ended by -i 1s"
+
+wait_for 10 no_children "$FRONT_PID"
+FRONT_PID=$first_front
 assert_eq "$fds_before" "$(nfds "$FRONT_PID")" "front descriptors after the failures"
 ok "no descriptor leak in the front ($fds_before open)"

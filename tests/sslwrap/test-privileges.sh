@@ -2,7 +2,8 @@
 # test-privileges.sh - started as root with -u authrelay, each
 # connection child runs as authrelay with no groups, no capabilities,
 # no_new_privs, no core dumps and no open key file, and cannot open the
-# key; without -u (or with -u root) the front refuses to start.
+# key; without -u (or with -u root), or with a key others can read, the
+# front refuses to start.
 . "$(dirname "$0")/common.sh"
 [ "$(id -u)" -eq 0 ] || skip "needs root"
 make_cert
@@ -56,3 +57,19 @@ rc=0
 assert_eq 100 "$rc" "exit status with -u root"
 assert_contains "$(cat "$T/root.err")" "user is root" "diagnostic"
 ok "refuses to serve clients as root"
+
+# A key others can read, or a symlink to it, is refused.
+cp -p "$T/key.pem" "$T/loose.pem"
+chmod 644 "$T/loose.pem"
+rc=0
+"$BIN/sslwrap-hack" -l "$FRONT4:1995" -c "$T/cert.pem" -k "$T/loose.pem" \
+    -p "$T/pass" -u authrelay 2>"$T/loose.err" || rc=$?
+assert_eq 100 "$rc" "exit status with a world-readable key"
+assert_contains "$(cat "$T/loose.err")" "key $T/loose.pem: not a regular file of mode 0640 or stricter" "diagnostic"
+ln -s "$T/key.pem" "$T/link.pem"
+rc=0
+"$BIN/sslwrap-hack" -l "$FRONT4:1995" -c "$T/cert.pem" -k "$T/link.pem" \
+    -p "$T/pass" -u authrelay 2>"$T/link.err" || rc=$?
+assert_eq 100 "$rc" "exit status with a symlinked key"
+assert_contains "$(cat "$T/link.err")" "is a symlink" "diagnostic"
+ok "key file: mode and symlink checks"

@@ -54,6 +54,19 @@ assert_eq "SSL $CLIENT4:s3cret:with:colons$CR" "$(tail -n 1 "$T/firstlines")" \
 wait_for 5 grep -q "event=close ip=$CLIENT4 in=6 out=.* end=backend" "$T/inetd.log"
 ok "tcpserver mode: SSL line from TCPREMOTEIP, SSL_HACK_PASS honoured"
 
+# A unix socket back end (-b /path), as the unprivileged user.
+ip netns exec "$NS" python3 "$TOP/tests/sslwrap/tlsclient.py" unixbackend \
+    "$T/pop.sock" "$T/firstlines" &
+track_pid $!
+wait_for 10 test -S "$T/pop.sock"
+start_front "$T/frontu.log" -l "$FRONT4:998" -c "$T/cert.pem" \
+    -k "$T/key.pem" -b "$T/pop.sock" -p "$T/pass" -u authrelay
+out=$(tlsclient pop "$CLIENT4" "$FRONT4" 998)
+assert_contains "$out" "+OK bye" "session to the unix socket back end"
+assert_eq "SSL $CLIENT4:s3cret:with:colons$CR" "$(tail -n 1 "$T/firstlines")" \
+    "first line at the back end (unix socket)"
+ok "unix socket back end"
+
 # A secret file others can read is refused (the same check as the popup).
 chmod 644 "$T/pass"
 rc=0

@@ -16,6 +16,9 @@ to bind (the "client IP" the front must pass on). Modes:
                the negotiated version or "refused"
   many N       N concurrent pop sessions (asyncio); print "ok N" when
                every greeting contained ARG2 and every session ended
+Also: tlsclient.py unixbackend PATH FIRSTLINES - a POP-like back end on
+a unix stream socket (the greeting quotes the first line received, also
+appended to FIRSTLINES; QUIT or EOF ends a session), until killed.
 """
 import asyncio
 import hashlib
@@ -185,6 +188,27 @@ def mode_many(a):
         print("error %s" % e)
 
 
+def unix_backend(path, firstlines):
+    import os
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    os.chmod(path, 0o666)
+    srv.listen(16)
+    while True:
+        c, _ = srv.accept()
+        f = c.makefile("rwb", buffering=0)
+        first = f.readline()
+        with open(firstlines, "ab") as out_file:
+            out_file.write(first)
+        f.write(b"+OK hello [" + first.rstrip(b"\n") + b"]\r\n")
+        for line in f:
+            if line.startswith(b"QUIT"):
+                f.write(b"+OK bye\r\n")
+                break
+        f.close()
+        c.close()
+
+
 MODES = {
     "pop": mode_pop, "halfclose": mode_halfclose, "hold": mode_hold,
     "eof": mode_eof, "partial": mode_partial, "garbage": mode_garbage,
@@ -193,6 +217,8 @@ MODES = {
 }
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "unixbackend":
+        unix_backend(sys.argv[2], sys.argv[3])
     if len(sys.argv) < 5 or sys.argv[1] not in MODES:
         sys.exit(__doc__)
     MODES[sys.argv[1]](sys.argv[2:])
