@@ -1,6 +1,6 @@
-/* privdrop.h - sslwrap-hack's privilege drop and core-dump suppression. */
-#ifndef SSLWRAP_PRIVDROP_H
-#define SSLWRAP_PRIVDROP_H
+/* privdrop.h - drop root for good: setgroups, setresgid, setresuid, no_new_privs. */
+#ifndef AUTHRELAY_PRIVDROP_H
+#define AUTHRELAY_PRIVDROP_H
 
 #include <sys/types.h>
 

@@ -1,4 +1,4 @@
-/* privdrop.c - drop root for good before touching client data; no core dumps. */
+/* privdrop.c - drop root for good: setgroups, setresgid, setresuid, no_new_privs. */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
