@@ -23,6 +23,7 @@ struct config_key {
 /* Every key, with its default; etc/authrelay.conf shows the same. */
 static const struct config_key config_keys[] = {
 	KEY(fifo, T_STR, "/run/authrelay/fifo"),
+	KEY(confirm, T_BOOL, "no"),
 	KEY(input_format, T_STR, "syslog"),
 	KEY(parsers, T_STR, "/usr/local/share/authrelay/parsers"),
 	KEY(enable, T_LIST, "all"),

@@ -24,6 +24,7 @@ struct config_cidrs {
 struct config {
 	/* watcher input */
 	char *fifo;		/* path, or "-" for standard input */
+	int confirm;		/* omprog confirmMessages: ack after commit */
 	char *input_format;	/* syslog | trusted */
 	char *parsers;		/* directory of *.conf parser files */
 	struct config_list enable;	/* families; "all" = every file */

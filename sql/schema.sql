@@ -29,14 +29,15 @@ CREATE TABLE IF NOT EXISTS relay (
 	first_seen timestamptz NOT NULL,
 	last_seen  timestamptz NOT NULL,
 	expires_at timestamptz NOT NULL,
-	logins     bigint NOT NULL DEFAULT 1 CHECK (logins > 0)
+	logins     bigint NOT NULL DEFAULT 1 CHECK (logins >= 0)
 );
 CREATE INDEX IF NOT EXISTS relay_expires_at ON relay (expires_at);
 
 -- The audit trail: one row per decision the watcher or an admin made.
 -- outcome: granted (relay opened or extended until expires_at),
 -- ignored (reason says why: never_relay, service, ...), revoked.
--- redelivered marks an event that an at-least-once sender sent again.
+-- redelivered marks an event that an at-least-once sender sent again:
+-- line_hash (a 64-bit hash of the line as received) was already recorded.
 CREATE TABLE IF NOT EXISTS login_event (
 	id          bigserial PRIMARY KEY,
 	at          timestamptz NOT NULL,
@@ -47,8 +48,12 @@ CREATE TABLE IF NOT EXISTS login_event (
 	outcome     text NOT NULL CHECK (outcome IN ('granted', 'ignored', 'revoked')),
 	reason      text,
 	expires_at  timestamptz,
-	redelivered boolean NOT NULL DEFAULT false
+	redelivered boolean NOT NULL DEFAULT false,
+	line_hash   bigint
 );
+ALTER TABLE login_event ADD COLUMN IF NOT EXISTS line_hash bigint;
+CREATE INDEX IF NOT EXISTS login_event_line_hash ON login_event (line_hash)
+	WHERE line_hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS login_event_ip_at ON login_event (ip, at);
 CREATE INDEX IF NOT EXISTS login_event_user_at ON login_event (username, at);
 CREATE INDEX IF NOT EXISTS login_event_at ON login_event (at);

@@ -131,3 +131,5 @@ in_ns() { ip netns exec "$NS" "$@"; }
 
 # sql_is EXPECTED "SELECT ...": for wait_for, which re-runs it each poll.
 sql_is() { [ "$(sql "$2")" = "$1" ]; }
+# sql_is_at_least N: login_event holds at least N rows.
+sql_is_at_least() { [ "$(sql "SELECT count(*) >= $1 FROM login_event")" = t ]; }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acks.h"
 #include "cdbexport.h"
 #include "config.h"
 #include "event.h"
@@ -55,6 +56,9 @@ struct watcher {
 	size_t isolate;		/* events to send one by one after a refusal */
 	int64_t last_export_ms;
 	int64_t last_drop_log_ms;
+	struct acks acks;	/* confirm = yes: replies to rsyslog omprog */
+	int in_transaction;
+	uint64_t next_seq;	/* the next queued event's sequence number */
 	uint64_t drops_logged;
 	struct counters n;
 };
@@ -106,6 +110,10 @@ check_config(const struct config *cfg, struct trusted_policy *policy)
 	if (cfg->require_trusted && strcmp(cfg->input_format, "trusted") != 0) {
 		log_err("event=config_error error=\"require_trusted = yes needs input_format = trusted: "
 		    "plain syslog lines carry no sender credentials\"");
+		return -1;
+	}
+	if (cfg->confirm && strcmp(cfg->fifo, "-") != 0) {
+		log_err("event=config_error error=\"confirm = yes needs fifo = - (rsyslog omprog)\"");
 		return -1;
 	}
 	if (trusted_policy_load(&cfg->trusted_uids, policy, error, sizeof(error)) < 0) {
@@ -343,9 +351,73 @@ sender_verdict(struct watcher *w, const struct trusted_line *tl,
 	    w->cfg.max_clock_skew_ms / 1000);
 }
 
+/* FNV-1a, 64 bits: identical raw lines are re-deliveries. */
+static uint64_t
+line_hash(const char *line, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)line[i]) * UINT64_C(1099511628211);
+	return h;
+}
+
+/* All events up to this sequence number are committed (or given up). */
+static uint64_t
+done_seq(struct watcher *w)
+{
+	return w->queue.len == 0 ? w->next_seq - 1 : queue_at(&w->queue, 0)->seq - 1;
+}
+
+/*
+ * omprog's protocol: BEGIN/COMMIT TRANSACTION get OK (COMMIT once all
+ * its events are committed); a line inside a transaction gets
+ * DEFER_COMMIT; a line outside one gets OK once its event is committed.
+ * Returns 1 when the line was a protocol command.
+ */
+static int
+confirm_line(struct watcher *w, const char *line, size_t len, int queued,
+    int dropped)
+{
+	uint64_t last = w->next_seq - 1;
+	const char *reply = "OK";
+
+	if (len == 17 && memcmp(line, "BEGIN TRANSACTION", 17) == 0) {
+		w->in_transaction = 1;
+	} else if (len == 18 && memcmp(line, "COMMIT TRANSACTION", 18) == 0) {
+		w->in_transaction = 0;
+	} else if (dropped) {
+		reply = "ERROR queue full";	/* rsyslog keeps and re-sends it */
+	} else if (w->in_transaction) {
+		reply = "DEFER_COMMIT";
+		last = queued ? last - 1 : last;
+	}
+	if (acks_push(&w->acks, last, reply) < 0) {
+		log_err("event=confirm_overflow");
+		w->acks.failed = 1;
+	}
+	return 0;
+}
+
+static void handle_line_inner(struct watcher *w, const char *line, size_t len,
+    int64_t now, int *queued_r, int *dropped_r);
+
 static void
 handle_line(struct watcher *w, const char *line, size_t len, int64_t now)
 {
+	int queued = 0, dropped = 0;
+
+	handle_line_inner(w, line, len, now, &queued, &dropped);
+	if (w->cfg.confirm)
+		confirm_line(w, line, len, queued, dropped);
+}
+
+static void
+handle_line_inner(struct watcher *w, const char *line, size_t len, int64_t now,
+    int *queued_r, int *dropped_r)
+{
+	const char *raw = line;
+	size_t raw_len = len;
 	struct trusted_line tl = { 0 };
 	struct rules_match m;
 	struct event ev;
@@ -387,6 +459,8 @@ handle_line(struct watcher *w, const char *line, size_t len, int64_t now)
 	memcpy(ev.service, m.service, sizeof(ev.service));
 	ev.received_ms = now;
 	ev.redelivered = 0;
+	ev.line_hash = line_hash(raw, raw_len);
+	ev.seq = w->next_seq;
 	decide(&w->cfg, &m, &ev);
 	if ((distrust = sender_verdict(w, &tl, have_tl, m.parser)) != NULL) {
 		w->n.untrusted++;
@@ -402,8 +476,13 @@ handle_line(struct watcher *w, const char *line, size_t len, int64_t now)
 	log_debug("event=login parser=%s rule=%s service=%s ip=%s reason=%s",
 	    m.parser, m.rule, m.service, m.ip,
 	    ev.reason[0] != '\0' ? ev.reason : "-");
-	if (queue_push(&w->queue, &ev) < 0)
+	if (queue_push(&w->queue, &ev) < 0) {
+		*dropped_r = 1;
 		note_drop(w, now);
+		return;
+	}
+	w->next_seq++;
+	*queued_r = 1;
 }
 
 static void
@@ -609,6 +688,14 @@ run_loop(struct watcher *w)
 			handle_result(w, &res);
 		store_tick(w->store, now);
 		start_work(w, now);
+		if (w->cfg.confirm) {
+			acks_flush(&w->acks, done_seq(w));
+			if (w->acks.failed && !w->stopping) {
+				log_err("event=confirm_failed note=\"rsyslog is gone\"");
+				w->stopping = 1;
+				w->stop_deadline_ms = now + STOP_FLUSH_MS;
+			}
+		}
 	}
 }
 
@@ -676,6 +763,11 @@ start(struct watcher *w, int foreground)
 		return 1;
 	}
 	queue_init(&w->queue, (size_t)w->cfg.queue_max);
+	w->next_seq = 1;
+	acks_init(&w->acks, STDOUT_FILENO);
+	/* omprog waits for the program to say it is ready. */
+	if (w->cfg.confirm)
+		acks_push(&w->acks, 0, "OK");
 	w->next_sweep_ms = now_ms();
 	w->next_export_ms = now_ms();
 	w->cdb_dirty = 1;

@@ -18,6 +18,8 @@ struct event {
 	char reason[EVENT_REASON_MAX];	/* "" = granted */
 	int64_t received_ms;		/* CLOCK_MONOTONIC when read */
 	int redelivered;
+	uint64_t line_hash;		/* of the raw line: spots re-deliveries */
+	uint64_t seq;			/* input order, for omprog acks */
 };
 
 /* A bounded FIFO of events; storage grows on demand up to max. */

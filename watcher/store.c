@@ -21,23 +21,25 @@
  */
 static const char batch_sql[] =
 "WITH ev AS ("
-"  SELECT e.ip, e.username, e.parser, e.service, e.reason, e.redelivered,"
+"  SELECT e.ip, e.username, e.parser, e.service, e.reason, e.h,"
+"         e.redelivered OR EXISTS (SELECT 1 FROM login_event le"
+"                                  WHERE le.line_hash = e.h) AS redelivered,"
 "         now() - e.age * interval '1 second' AS at"
 "  FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[],"
-"              $6::float8[], $7::boolean[])"
-"       AS e(ip, username, parser, service, reason, age, redelivered)"
+"              $6::float8[], $7::boolean[], $9::bigint[])"
+"       AS e(ip, username, parser, service, reason, age, redelivered, h)"
 "), audit AS ("
 "  INSERT INTO login_event (at, ip, username, parser, service, outcome,"
-"                           reason, expires_at, redelivered)"
+"                           reason, expires_at, redelivered, line_hash)"
 "  SELECT at, ip, username, parser, service,"
 "         CASE WHEN reason = '' THEN 'granted' ELSE 'ignored' END,"
 "         NULLIF(reason, ''),"
 "         CASE WHEN reason = '' THEN at + $8::float8 * interval '1 millisecond' END,"
-"         redelivered"
+"         redelivered, h"
 "  FROM ev"
 "), grants AS ("
 "  SELECT DISTINCT ON (ip) ip, username, parser, service, at,"
-"         count(*) OVER (PARTITION BY ip) AS n"
+"         count(*) FILTER (WHERE NOT redelivered) OVER (PARTITION BY ip) AS n"
 "  FROM ev WHERE reason = '' ORDER BY ip, at DESC"
 ")"
 "INSERT INTO relay AS r (ip, username, parser, service, first_seen,"
@@ -71,7 +73,7 @@ struct store {
 	int64_t backoff_ms;
 	enum store_job job;
 	size_t job_events;
-	struct strbuf arrays[7];
+	struct strbuf arrays[8];
 	char last_error[256];
 };
 
@@ -263,12 +265,12 @@ store_send_batch(struct store *st, struct queue *q, size_t n, int64_t now_ms,
     int64_t expire_ms)
 {
 	struct strbuf *a = st->arrays;
-	const char *params[8];
-	char num[32];
+	const char *params[9];
+	char num[32], expire[32];
 
 	if (st->state != STORE_IDLE || n == 0)
 		return -1;
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		strbuf_reset(&a[i]);
 	for (size_t i = 0; i < n; i++) {
 		const struct event *ev = queue_at(q, i);
@@ -282,16 +284,21 @@ store_send_batch(struct store *st, struct queue *q, size_t n, int64_t now_ms,
 		    (double)(now_ms - ev->received_ms) / 1000.0);
 		array_add_raw(&a[5], num);
 		array_add_raw(&a[6], ev->redelivered ? "t" : "f");
+		/* bigint is signed: the same 64 bits, read as int64. */
+		snprintf(num, sizeof(num), "%lld", (long long)(int64_t)ev->line_hash);
+		array_add_raw(&a[7], num);
 	}
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 8; i++) {
 		strbuf_add(&a[i], "}", 1);
 		if (a[i].failed)
 			return -1;
-		params[i] = a[i].data;
 	}
-	snprintf(num, sizeof(num), "%lld", (long long)expire_ms);
-	params[7] = num;
-	return store_send(st, batch_sql, 8, params, STORE_JOB_BATCH, n, now_ms);
+	for (int i = 0; i < 7; i++)
+		params[i] = a[i].data;
+	snprintf(expire, sizeof(expire), "%lld", (long long)expire_ms);
+	params[7] = expire;
+	params[8] = a[7].data;
+	return store_send(st, batch_sql, 9, params, STORE_JOB_BATCH, n, now_ms);
 }
 
 int
