@@ -18,6 +18,7 @@
 #include "acks.h"
 #include "cdbexport.h"
 #include "config.h"
+#include "hook.h"
 #include "event.h"
 #include "linebuf.h"
 #include "log.h"
@@ -217,6 +218,7 @@ open_signals(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -297,6 +299,9 @@ handle_signals(struct watcher *w)
 			break;
 		case SIGUSR1:
 			log_counters(w);
+			break;
+		case SIGCHLD:
+			hook_reap();
 			break;
 		default:
 			if (!w->stopping)
@@ -525,6 +530,8 @@ log_committed(struct watcher *w, size_t count)
 		    ev->reason[0] == '\0' ? "grant" : "ignore", ev->ip, ev->user,
 		    ev->parser, ev->service, ev->reason[0] != '\0' ? " reason=" : "",
 		    ev->reason);
+		if (ev->reason[0] == '\0')
+			hook_run(w->cfg.on_change, "grant", ev->ip);
 	}
 }
 
@@ -539,6 +546,9 @@ handle_result(struct watcher *w, const struct store_result *res)
 				w->cdb_dirty = 1;
 				log_info("event=expired relays=%ld", res->rows);
 			}
+			for (int i = 0; res->tuples != NULL && i < PQntuples(res->tuples); i++)
+				hook_run(w->cfg.on_change, "expire",
+				    PQgetvalue(res->tuples, i, 0));
 		}
 		return;
 	}
@@ -684,8 +694,10 @@ run_loop(struct watcher *w)
 			handle_signals(w);
 		if (pfd[1].revents)
 			read_input(w);
-		if (pfd[2].revents && store_handle_io(w->store, now, &res))
+		if (pfd[2].revents && store_handle_io(w->store, now, &res)) {
 			handle_result(w, &res);
+			PQclear(res.tuples);
+		}
 		store_tick(w->store, now);
 		start_work(w, now);
 		if (w->cfg.confirm) {

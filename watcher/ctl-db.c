@@ -10,6 +10,7 @@
 
 #include "cdbexport.h"
 #include "ctl.h"
+#include "hook.h"
 #include "ipaddr.h"
 #include "store.h"
 
@@ -170,6 +171,7 @@ ctl_allow(const struct config *cfg, int argc, char **argv)
 	if (res == NULL)
 		return 1;
 	PQclear(res);
+	hook_run(cfg->on_change, "grant", ip);
 	printf("%s may relay for %s\n", ip, argc == 3 ? argv[2] : "the default expire");
 	return 0;
 }
@@ -204,6 +206,7 @@ ctl_revoke(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "authrelayctl: %s: no relay to revoke\n", ip);
 		return 1;
 	}
+	hook_run(cfg->on_change, "revoke", ip);
 	printf("%s revoked\n", ip);
 	return 0;
 }

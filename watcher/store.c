@@ -61,7 +61,7 @@ static const char batch_sql[] =
 static const char sweep_sql[] =
 "DELETE FROM relay WHERE ctid = ANY (ARRAY("
 "  SELECT ctid FROM relay WHERE expires_at <= now() LIMIT 10000))"
-"  AND expires_at <= now()";
+"  AND expires_at <= now() RETURNING host(ip)";
 
 struct store {
 	char *conninfo;
@@ -331,7 +331,12 @@ store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
 	res->events = st->job_events;
 	res->ok = 1;
 	while ((r = PQgetResult(st->conn)) != NULL) {
-		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && res->tuples == NULL) {
+			res->rows = atol(PQcmdTuples(r));
+			res->tuples = r;
+			continue;
+		} else if (PQresultStatus(r) == PGRES_COMMAND_OK ||
+		    PQresultStatus(r) == PGRES_TUPLES_OK) {
 			res->rows = atol(PQcmdTuples(r));
 		} else {
 			res->ok = 0;

@@ -16,6 +16,7 @@ struct store_result {
 	int data_error;		/* the server refused the data (not retryable) */
 	size_t events;		/* batch: how many queue events it covered */
 	long rows;		/* rows the statement changed */
+	PGresult *tuples;	/* rows it returned, if any (caller PQclears) */
 	char error[256];
 };
 
