@@ -76,8 +76,14 @@ atomicfile_open(struct atomicfile *af, const char *path, mode_t mode,
 		/* O_EXCL|O_NOFOLLOW: never write through a planted link. */
 		af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, mode);
-		if (af->fd >= 0)
+		/* exact mode: readers must not depend on the writer's umask */
+		if (af->fd >= 0 && fchmod(af->fd, mode) == 0)
 			return 0;
+		if (af->fd >= 0) {
+			n = fail(err, errlen, "fchmod", af->tmp);
+			atomicfile_abort(af);
+			return n;
+		}
 		if (errno != EEXIST)
 			break;
 	}

@@ -16,7 +16,7 @@ struct atomicfile {
 
 /*
  * Create a temp file next to path (O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC,
- * the given mode) and fill *af. Returns 0, or -1 with a "what: why"
+ * exactly the given mode, whatever the umask) and fill *af. Returns 0, or -1 with a "what: why"
  * message in err.
  */
 int atomicfile_open(struct atomicfile *af, const char *path, mode_t mode,

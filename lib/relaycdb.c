@@ -35,20 +35,52 @@ is_control(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
+/* Decimal digits of a non-negative v into out (no NUL); the length. */
+static size_t
+put_num(int64_t v, char *out)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* Cut at most max bytes of s without splitting a UTF-8 sequence. */
+static size_t
+utf8_cut(const char *s, size_t max)
+{
+	size_t len = strnlen(s, max + 1);
+
+	if (len <= max)
+		return len;
+	len = max;
+	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	return len;
+}
+
 int
 relaycdb_format(int64_t expires, const char *user, char *out, size_t outlen)
 {
-	size_t ulen = strnlen(user, RELAYCDB_USER_MAX);
-	int n;
+	size_t ulen = utf8_cut(user, RELAYCDB_USER_MAX), n;
 
-	n = snprintf(out, outlen, "%d %" PRId64 " ", RELAYCDB_VERSION,
-	    expires);
-	if (n < 0 || (size_t)n + ulen >= outlen)
+	/* "1 " + up to 19 digits + " " + user + NUL; this runs per row */
+	if (expires < 0 || outlen < 2 + 19 + 1 + ulen + 1)
 		return -1;
+	out[0] = '0' + RELAYCDB_VERSION;
+	out[1] = ' ';
+	n = 2 + put_num(expires, out + 2);
+	out[n++] = ' ';
 	for (size_t i = 0; i < ulen; i++)
 		out[n + i] = is_control((unsigned char)user[i]) ? '?' : user[i];
 	out[n + ulen] = '\0';
-	return n + (int)ulen;
+	return (int)(n + ulen);
 }
 
 /* Split "1 <num> <rest>"; rest may be empty here, callers decide. */
@@ -121,6 +153,16 @@ relaycdb_parse_meta(const char *val, size_t len, struct relaycdb_meta *m_r,
 		return -1;
 	}
 	return 0;
+}
+
+int64_t
+relaycdb_ttl_max(int64_t expire_ms, int64_t skew_ms)
+{
+	int64_t longest = expire_ms / 1000;
+
+	if (longest < RELAYCDB_GRANT_CAP_S)
+		longest = RELAYCDB_GRANT_CAP_S;
+	return longest + skew_ms / 1000 + 1;
 }
 
 int

@@ -49,6 +49,14 @@ int relaycdb_parse_meta(const char *val, size_t len, struct relaycdb_meta *m_r,
     const char **error_r);
 
 /*
+ * Longest remaining lifetime a grant may have, in seconds: the larger
+ * of expire and RELAYCDB_GRANT_CAP_S (so "authrelayctl allow IP 2h"
+ * works), plus the allowed clock skew.
+ */
+#define RELAYCDB_GRANT_CAP_S 86400
+int64_t relaycdb_ttl_max(int64_t expire_ms, int64_t skew_ms);
+
+/*
  * Is the entry a grant at time now? Refuses expired entries and, as
  * defence against clock jumps and forged rows, entries that expire
  * more than ttl_max_s seconds in the future. 1 = active, 0 = not

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "rules.h"
 #include "store.h"
+#include "sync.h"
 #include "trusted.h"
 
 #define INPUT_BUF_SIZE (256 * 1024)
@@ -575,6 +576,12 @@ handle_result(struct watcher *w, const struct store_result *res)
 	}
 }
 
+static int
+exports_snapshot(const struct config *cfg)
+{
+	return cfg->cdb_file[0] != '\0' || cfg->tcp_cdb[0] != '\0';
+}
+
 static void
 export_snapshot(struct watcher *w, int64_t now)
 {
@@ -605,7 +612,7 @@ start_work(struct watcher *w, int64_t now)
 	if (store_state(w->store) != STORE_IDLE)
 		return;
 	/* Coalesced after changes; also periodically, so it never ages out. */
-	if (w->cfg.cdb_file[0] != '\0' && now >= w->next_export_ms &&
+	if (exports_snapshot(&w->cfg) && now >= w->next_export_ms &&
 	    (w->cdb_dirty || now - w->last_export_ms >= w->cfg.cdb_max_age_ms / 2)) {
 		export_snapshot(w, now);
 		if (store_state(w->store) != STORE_IDLE)
@@ -651,7 +658,7 @@ poll_timeout(struct watcher *w, int64_t now)
 
 	if (store_state(w->store) == STORE_IDLE) {
 		t = min_timeout(t, w->next_sweep_ms > now ? w->next_sweep_ms - now : 0);
-		if (w->cfg.cdb_file[0] != '\0' && w->cdb_dirty)
+		if (exports_snapshot(&w->cfg) && w->cdb_dirty)
 			t = min_timeout(t, w->next_export_ms > now ?
 			    w->next_export_ms - now : 0);
 	}
@@ -822,10 +829,9 @@ main(int argc, char **argv)
 	}
 	if (check)
 		rc = check_only(&w.cfg);
-	else if (sync_mode) {
-		log_err("event=fatal error=\"--sync is not built yet\"");	/* XXX-SYNC */
-		rc = 1;
-	} else
+	else if (sync_mode)
+		rc = sync_run(&w.cfg);
+	else
 		rc = start(&w, foreground);
 	watcher_free(&w);
 	return rc;

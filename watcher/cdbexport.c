@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,8 +18,6 @@
 #include "log.h"
 #include "relaycdb.h"
 
-/* Rows per FETCH: big enough to amortise round trips, small in memory. */
-#define CDBEXPORT_FETCH "FETCH 50000 FROM authrelay_export"
 #define CDBEXPORT_MODE 0644	/* auth-wrap (qmaild) must read it */
 /* Room for inherited static variables plus our RELAYCLIENT record. */
 #define CDBEXPORT_TCPVAL_MAX (2 * RELAYCDB_RULE_MAX)
@@ -54,8 +53,8 @@ struct export_ctx {
 };
 
 /* Called per active relay row; nonzero stops the fetch. */
-typedef int row_fn(void *ctx, const char *ip, int64_t expires,
-    const char *user);
+typedef int row_fn(void *ctx, const struct ipaddr *addr, const char *ip,
+    int64_t expires, const char *user);
 
 static int64_t
 mono_ms(void)
@@ -64,6 +63,14 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+db_error(PGconn *conn, char *err, size_t errlen)
+{
+	const char *msg = PQerrorMessage(conn);
+
+	snprintf(err, errlen, "database: %.*s", (int)strcspn(msg, "\n"), msg);
 }
 
 /* Run one parameterless command; -1 with err on failure. */
@@ -75,37 +82,123 @@ exec_cmd(PGconn *conn, const char *sql, char *err, size_t errlen)
 	int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 
 	if (!ok)
-		snprintf(err, errlen, "database: %.*s", (int)strcspn(
-		    PQerrorMessage(conn), "\n"), PQerrorMessage(conn));
+		db_error(conn, err, errlen);
 	PQclear(res);
 	return ok ? 0 : -1;
 }
 
-/* Hand every row of one FETCH result to fn; canonicalise the IPs. */
-static int
-fetch_rows(PGresult *res, row_fn *fn, void *ctx, int64_t *bad_r)
+/*
+ * Decode one COPY text field (backslash escapes) into out, cut to
+ * outlen - 1 bytes. Control bytes survive here; relaycdb_format turns
+ * them into '?'.
+ */
+static void
+copy_unescape(const char *s, size_t len, char *out, size_t outlen)
 {
-	int n = PQntuples(res);
+	size_t o = 0;
 
-	for (int i = 0; i < n; i++) {
-		const char *text = PQgetvalue(res, i, 0);
-		char ip[IPADDR_TEXT_MAX];
-		const char *why;
-		char *end;
-		long long expires;
+	for (size_t i = 0; i < len && o + 1 < outlen; i++) {
+		char c = s[i];
 
-		errno = 0;
-		expires = strtoll(PQgetvalue(res, i, 1), &end, 10);
-		/* The schema keeps rows canonical; re-check at the boundary. */
-		if (ipaddr_canon(text, strlen(text), ip, &why) < 0 ||
-		    errno != 0 || *end != '\0') {
-			(*bad_r)++;
-			continue;
+		if (c == '\\' && i + 1 < len) {
+			c = s[++i];
+			switch (c) {
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'v': c = '\v'; break;
+			default:
+				if (c >= '0' && c <= '7') {
+					int v = 0, n = 0;
+
+					for (; n < 3 && i < len && s[i] >= '0' &&
+					    s[i] <= '7'; n++, i++)
+						v = v * 8 + (s[i] - '0');
+					i--;
+					c = (char)v;
+				} else if (c == 'x')
+					c = '?';	/* never produced for text */
+				break;
+			}
 		}
-		if (fn(ctx, ip, expires, PQgetvalue(res, i, 2)) != 0)
-			return -1;
+		out[o++] = c;
 	}
-	return n;
+	out[o] = '\0';
+}
+
+/*
+ * One COPY line "ip TAB expires TAB user": re-validate the address at
+ * this boundary (the schema keeps rows canonical, we do not rely on it).
+ * 1 = a row for fn, 0 = malformed (counted in *bad_r).
+ */
+static int
+copy_row(const char *line, size_t len, struct ipaddr *addr_r,
+    char ip_r[IPADDR_TEXT_MAX], int64_t *expires_r, char *user,
+    size_t userlen)
+{
+	const char *t1 = memchr(line, '\t', len), *t2;
+	const char *why;
+	int64_t v = 0;
+
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (t1 == NULL || (t2 = memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 -
+	    line))) == NULL || t2 == t1 + 1 || t2 - t1 > 19 ||
+	    ipaddr_parse(line, (size_t)(t1 - line), addr_r, &why) < 0)
+		return 0;
+	for (const char *p = t1 + 1; p < t2; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	/* inet_pton only accepts canonical dotted quads; IPv6 is re-spelt */
+	if (addr_r->family == AF_INET && memchr(line, ':', (size_t)(t1 -
+	    line)) == NULL) {
+		memcpy(ip_r, line, (size_t)(t1 - line));
+		ip_r[t1 - line] = '\0';
+	} else
+		ipaddr_format(addr_r, ip_r);
+	*expires_r = v;
+	copy_unescape(t2 + 1, len - (size_t)(t2 + 1 - line), user, userlen);
+	return 1;
+}
+
+/* Stream the COPY rows to fn while the server keeps producing them. */
+static int
+copy_rows(PGconn *conn, row_fn *fn, void *ctx, int64_t *bad_r, char *err,
+    size_t errlen)
+{
+	char ip[IPADDR_TEXT_MAX], user[RELAYCDB_USER_MAX * 4 + 1];
+	struct ipaddr addr;
+	PGresult *res;
+	int64_t expires;
+	char *buf;
+	int n, rc = 0;
+
+	while ((n = PQgetCopyData(conn, &buf, 0)) > 0) {
+		if (rc == 0) {
+			if (copy_row(buf, (size_t)n, &addr, ip, &expires, user,
+			    sizeof(user)) == 0)
+				(*bad_r)++;
+			else if (fn(ctx, &addr, ip, expires, user) != 0)
+				rc = -1;	/* keep reading: COPY must end */
+		}
+		PQfreemem(buf);
+	}
+	if (n == -2) {
+		db_error(conn, err, errlen);
+		return -1;
+	}
+	while ((res = PQgetResult(conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+			db_error(conn, err, errlen);
+			rc = -1;
+		}
+		PQclear(res);
+	}
+	return rc;
 }
 
 /*
@@ -117,7 +210,6 @@ fetch_active(PGconn *conn, row_fn *fn, void *ctx, int64_t *now_r,
     int64_t *bad_r, char *err, size_t errlen)
 {
 	PGresult *res;
-	int n;
 
 	if (exec_cmd(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	    err, errlen) < 0)
@@ -126,31 +218,25 @@ fetch_active(PGconn *conn, row_fn *fn, void *ctx, int64_t *now_r,
 	    "SELECT floor(extract(epoch FROM now()))::bigint",
 	    0, NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		snprintf(err, errlen, "database: %.*s", (int)strcspn(
-		    PQerrorMessage(conn), "\n"), PQerrorMessage(conn));
+		db_error(conn, err, errlen);
 		PQclear(res);
 		goto fail;
 	}
 	*now_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	if (exec_cmd(conn, "DECLARE authrelay_export NO SCROLL CURSOR FOR "
-	    "SELECT host(ip), floor(extract(epoch FROM expires_at))::bigint,"
-	    " username FROM relay WHERE expires_at > now()", err, errlen) < 0)
-		goto fail;
-	do {
-		res = PQexecParams(conn, CDBEXPORT_FETCH, 0, NULL, NULL, NULL,
-		    NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			snprintf(err, errlen, "database: %.*s", (int)strcspn(
-			    PQerrorMessage(conn), "\n"), PQerrorMessage(conn));
-			PQclear(res);
-			goto fail;
-		}
-		n = fetch_rows(res, fn, ctx, bad_r);
+	/* COPY, not a cursor: the server streams while we build the cdb */
+	res = PQexecParams(conn, "COPY (SELECT host(ip),"
+	    " floor(extract(epoch FROM expires_at))::bigint, username"
+	    " FROM relay WHERE expires_at > now()) TO STDOUT",
+	    0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		db_error(conn, err, errlen);
 		PQclear(res);
-		if (n < 0)
-			goto fail;
-	} while (n > 0);
+		goto fail;
+	}
+	PQclear(res);
+	if (copy_rows(conn, fn, ctx, bad_r, err, errlen) < 0)
+		goto fail;
 	return exec_cmd(conn, "COMMIT", err, errlen);
 fail:
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
@@ -351,18 +437,17 @@ tcp_value_for(const struct static_rules *rs, const char *ip,
 
 /* row_fn for the export: one record in each file. */
 static int
-export_row(void *vctx, const char *ip, int64_t expires, const char *user)
+export_row(void *vctx, const struct ipaddr *addr, const char *ip,
+    int64_t expires, const char *user)
 {
 	struct export_ctx *x = vctx;
 	char val[CDBEXPORT_TCPVAL_MAX];
-	struct ipaddr addr;
 	const char *why;
 	size_t vlen;
 	int n;
 
 	/* A row the watcher should never have written: never export it. */
-	if (ipaddr_parse(ip, strlen(ip), &addr, &why) < 0 ||
-	    config_never_relay(x->cfg, &addr, &why)) {
+	if (config_never_relay(x->cfg, addr, &why)) {
 		x->st.skipped++;
 		return 0;
 	}
@@ -497,16 +582,15 @@ struct verify_ctx {
 };
 
 static int
-verify_row(void *vctx, const char *ip, int64_t expires, const char *user)
+verify_row(void *vctx, const struct ipaddr *addr, const char *ip,
+    int64_t expires, const char *user)
 {
 	struct verify_ctx *v = vctx;
 	char val[RELAYCDB_VALUE_MAX];
-	struct ipaddr addr;
 	const char *why;
 	int n;
 
-	if (ipaddr_parse(ip, strlen(ip), &addr, &why) < 0 ||
-	    config_never_relay(v->cfg, &addr, &why)) {
+	if (config_never_relay(v->cfg, addr, &why)) {
 		v->skipped++;	/* the export leaves these out too */
 		return 0;
 	}

@@ -63,7 +63,7 @@ schedule_reconnect(struct sync_state *s)
 static void
 drop_connection(struct sync_state *s, const char *why)
 {
-	log_warn("event=sync-disconnected error=\"%.*s\"",
+	log_warn("event=sync_disconnected error=\"%.*s\"",
 	    (int)strcspn(why, "\n"), why);
 	PQfinish(s->conn);
 	s->conn = NULL;
@@ -92,7 +92,7 @@ try_connect(struct sync_state *s)
 		return;
 	}
 	PQclear(res);
-	log_info("event=sync-connected");
+	log_info("event=sync_connected");
 	s->backoff_ms = SYNC_BACKOFF_MIN_MS;
 	s->dirty = 1;	/* whatever changed while we were away */
 }
@@ -118,14 +118,14 @@ do_export(struct sync_state *s)
 	s->dirty = 0;
 	s->last_export = now_ms();
 	if (cdbexport_run(s->conn, s->cfg, &st, err, sizeof(err)) < 0) {
-		log_err("event=export-failed error=\"%s\"", err);
+		log_err("event=cdb_export_failed error=\"%s\"", err);
 		if (PQstatus(s->conn) != CONNECTION_OK)
 			drop_connection(s, "connection lost during export");
 		else
 			s->dirty = 1;	/* retry after cdb_interval */
 		return;
 	}
-	log_info("event=export relays=%lld skipped=%lld tcp_relays=%lld "
+	log_info("event=cdb_export relays=%lld skipped=%lld tcp_relays=%lld "
 	    "ms=%lld", (long long)st.relays, (long long)st.skipped,
 	    (long long)st.tcp_relays, (long long)st.elapsed_ms);
 }
@@ -145,9 +145,12 @@ next_timeout(const struct sync_state *s, int64_t refresh_ms)
 	return due <= now ? 0 : due - now;
 }
 
-/* Block the stop signals except while waiting, so none is missed. */
+/*
+ * Block the stop signals except while waiting, so none is missed;
+ * *oldmask_r is what to restore on return.
+ */
 static void
-setup_signals(sigset_t *waitmask_r)
+setup_signals(sigset_t *waitmask_r, sigset_t *oldmask_r)
 {
 	struct sigaction sa;
 	sigset_t block;
@@ -160,7 +163,8 @@ setup_signals(sigset_t *waitmask_r)
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, waitmask_r);
+	sigprocmask(SIG_BLOCK, &block, oldmask_r);
+	*waitmask_r = *oldmask_r;
 	sigdelset(waitmask_r, SIGTERM);
 	sigdelset(waitmask_r, SIGINT);
 }
@@ -187,11 +191,11 @@ sync_run(const struct config *cfg)
 	struct sync_state s = { .cfg = cfg, .backoff_ms = SYNC_BACKOFF_MIN_MS,
 	    .last_export = INT64_MIN / 2 };
 	int64_t refresh_ms = cfg->cdb_max_age_ms / 2;
-	sigset_t waitmask;
+	sigset_t waitmask, oldmask;
 
 	if (cfg->database[0] == '\0' ||
 	    (cfg->cdb_file[0] == '\0' && cfg->tcp_cdb[0] == '\0')) {
-		log_err("event=sync-config error=\"sync needs database and "
+		log_err("event=sync_config error=\"sync needs database and "
 		    "cdb_file or tcp_cdb\"");
 		return 1;
 	}
@@ -200,7 +204,7 @@ sync_run(const struct config *cfg)
 	if (refresh_ms < cfg->cdb_interval_ms)
 		refresh_ms = cfg->cdb_interval_ms;
 	srandom((unsigned)getpid() ^ (unsigned)now_ms());
-	setup_signals(&waitmask);
+	setup_signals(&waitmask, &oldmask);
 	s.next_connect = now_ms();
 	while (!sync_stop) {
 		if (s.conn == NULL && now_ms() >= s.next_connect)
@@ -212,6 +216,7 @@ sync_run(const struct config *cfg)
 	}
 	if (s.conn != NULL)
 		PQfinish(s.conn);
-	log_info("event=sync-stopped");
+	log_info("event=sync_stopped");
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	return 0;
 }

@@ -79,11 +79,16 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("authrelayd", 1, 0);
-	if (strcmp(argv[1], "sync") == 0)
-		return sync_run(&cfg);
+	if (strcmp(argv[1], "sync") == 0) {
+		rc = sync_run(&cfg);
+		config_free(&cfg);
+		return rc;
+	}
 	conn = PQconnectdb(cfg.database);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		fprintf(stderr, "cdbexport-tool: %s", PQerrorMessage(conn));
+		PQfinish(conn);
+		config_free(&cfg);
 		return 2;
 	}
 	if (strcmp(argv[1], "export") == 0) {

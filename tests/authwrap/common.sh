@@ -1,6 +1,7 @@
 # common.sh - helpers for tests/authwrap/test-*.sh (source after lib.sh).
-TOOL=$TOP/build/tests/cdbexport-tool
-[ -x "$BIN/auth-wrap" ] || skip "bin/auth-wrap not built"
+AW=${AUTHWRAP:-$BIN/auth-wrap}
+TOOL=${CDBEXPORT_TOOL:-$TOP/build/tests/cdbexport-tool}
+[ -x "$AW" ] || skip "bin/auth-wrap not built"
 [ -x "$TOOL" ] || skip "build/tests/cdbexport-tool not built (make test-programs)"
 
 # write_conf FILE KEY=VALUE...: an authrelay.conf with test defaults.
@@ -31,7 +32,7 @@ add_relay() {
 aw() {
 	local conf=$1; shift
 	env -i PATH=/usr/bin:/bin AUTHRELAY_CONF="$conf" "$@" \
-	    "$BIN/auth-wrap" /usr/bin/env 2>"$T/aw.err"
+	    "$AW" /usr/bin/env 2>"$T/aw.err"
 }
 
 # relay_of CONF IP: prints "RELAYCLIENT=... RELAYUSER=..." or "none".
@@ -43,6 +44,6 @@ relay_of() {
 
 export_cdb() { AUTHRELAY_CONF=$1 "$TOOL" export >/dev/null; }
 
-# no_relay CONF IP / has_relay CONF IP: for wait_for.
-no_relay() { [ "$(relay_of "$1" "$2")" = none ]; }
-has_relay() { [ "$(relay_of "$1" "$2")" != none ]; }
+# aw_denies CONF IP / aw_grants CONF IP: for wait_for.
+aw_denies() { [ "$(relay_of "$1" "$2")" = none ]; }
+aw_grants() { [ "$(relay_of "$1" "$2")" != none ]; }

@@ -40,9 +40,25 @@ assert_eq "+10,14:192.0.2.10->+RELAYCLIENT=0
 assert_eq "" "$(cdb -q "$T/relay.cdb" 127.0.0.2 || true)" "loopback row not exported"
 ok "export layout"
 
+# user names travel through COPY's escaping intact; control bytes become ?
+sql "INSERT INTO relay (ip, username, parser, service, first_seen, last_seen,
+    expires_at) VALUES ('192.0.2.60', E'back\\\\slash\\ttab\\nnl', 't', 'pop3',
+    now(), now(), now() + interval '10 minutes'), ('192.0.2.61', 'jürgen@例え.jp',
+    't', 'pop3', now(), now(), now() + interval '10 minutes')"
+AUTHRELAY_CONF=$conf "$TOOL" export >/dev/null
+v=$(cdb -q "$T/relay.cdb" 192.0.2.60)
+assert_eq 'back\slash?tab?nl' "${v#1 * }" "escaped user name"
+v=$(cdb -q "$T/relay.cdb" 192.0.2.61)
+assert_eq 'jürgen@例え.jp' "${v#1 * }" "UTF-8 user name"
+sql "DELETE FROM relay WHERE ip IN ('192.0.2.60', '192.0.2.61')"
+AUTHRELAY_CONF=$conf "$TOOL" export >/dev/null
+ok "user names through COPY"
+
 # tcpserver itself reads the file: clients from each address
 netns_setup 192.0.2.10 192.0.2.11 192.0.2.12 203.0.113.5 198.18.0.5 192.0.2.77
-in_ns tcpserver -x "$T/tcp.smtp.cdb" -H -R -l test 0 2525 /bin/sh -c \
+# not through in_ns: a backgrounded function is a subshell, and $! must be
+# tcpserver itself (ip netns exec execs it in place)
+ip netns exec "$NS" tcpserver -x "$T/tcp.smtp.cdb" -H -R -l test 0 2525 /bin/sh -c \
     'echo "RC=${RELAYCLIENT-unset} RBL=${RBLSMTPD-unset}"' 2>/dev/null &
 track_pid $!
 probe() { # SOURCE-IP: what the server said (empty: dropped)

@@ -27,8 +27,10 @@ assert_eq "RELAYCLIENT= RELAYUSER=alice " "$(relay_of "$conf" 192.0.2.10)" "base
 expect_fallback "no config" "$T/missing.conf" TCPREMOTEIP=192.0.2.10
 echo "lookup = cdb" >"$T/bad.conf"; echo "no equals sign" >>"$T/bad.conf"
 expect_fallback "bad config" "$T/bad.conf" TCPREMOTEIP=192.0.2.10
-for ip in 127.1 "192.0.2.10 " 0x7f.0.0.1 "fe80::1%eth0" "[::1]" ""; do
-	expect_fallback "TCPREMOTEIP [$ip]" "$conf" TCPREMOTEIP="$ip"
+long=$(printf '1%.0s' $(seq 1 5000))
+for ip in 127.1 "192.0.2.10 " 0x7f.0.0.1 "fe80::1%eth0" "[::1]" "" "$long" \
+    $'192.0.2.10\n' ::192.0.2.10 192.0.2.10/32; do
+	expect_fallback "TCPREMOTEIP [${ip:0:40}]" "$conf" TCPREMOTEIP="$ip"
 done
 expect_fallback "TCPREMOTEIP unset" "$conf"
 ok "config and TCPREMOTEIP failures"
@@ -55,17 +57,19 @@ ok "cdb failures"
 
 # records auth-wrap must not honour (no warning: they are just no grant)
 "$TOOL" write "$T/relay.cdb" "$now" 192.0.2.11 $((now + 86400 * 365)) eve \
-    192.0.2.12 $((now - 1)) old
-assert_eq none "$(relay_of "$conf" 192.0.2.11)" "expiry beyond expire+skew"
+    192.0.2.12 $((now - 1)) old 192.0.2.13 $((now + 7200)) admin
+assert_eq none "$(relay_of "$conf" 192.0.2.11)" "expiry a year ahead"
 assert_eq none "$(relay_of "$conf" 192.0.2.12)" "expired entry in a fresh snapshot"
+assert_eq "RELAYCLIENT= RELAYUSER=admin " "$(relay_of "$conf" 192.0.2.13)" \
+    "a 2 h admin grant is honoured"
 ok "implausible records"
 
 # PROGRAM cannot run: 111, and a message
 set +e
-out=$(env -i AUTHRELAY_CONF="$conf" TCPREMOTEIP=192.0.2.10 "$BIN/auth-wrap" \
+out=$(env -i AUTHRELAY_CONF="$conf" TCPREMOTEIP=192.0.2.10 "$AW" \
     "$T/no-such-program" 2>&1)
 rc=$?
-"$BIN/auth-wrap" >/dev/null 2>&1
+"$AW" >/dev/null 2>&1
 rc_usage=$?
 set -e
 assert_eq 111 "$rc" "exit status when PROGRAM cannot be run"
@@ -90,7 +94,7 @@ listfds='for f in /proc/$$/fd/*; do echo "${f##*/} $(readlink "$f" || :)"; done'
 want=$(env -i /bin/sh -c "$listfds" 2>"$T/rc" | sed 's/:\[[0-9]*\]//' | sort)
 for c in "$conf" "$T/db.conf"; do
 	good
-	fds=$(env -i AUTHRELAY_CONF="$c" TCPREMOTEIP=192.0.2.10 "$BIN/auth-wrap" \
+	fds=$(env -i AUTHRELAY_CONF="$c" TCPREMOTEIP=192.0.2.10 "$AW" \
 	    /bin/sh -c "echo RELAYCLIENT=\${RELAYCLIENT-unset} >&2; $listfds" 2>"$T/rc" |
 	    sed 's/:\[[0-9]*\]//' | sort)
 	assert_eq "RELAYCLIENT=" "$(cat "$T/rc")" "granted ($c)"

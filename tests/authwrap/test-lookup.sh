@@ -64,7 +64,7 @@ add_relay 192.0.2.40 frank '2 seconds'
 export_cdb "$conf"
 sum=$(md5sum <"$T/relay.cdb")
 assert_eq "RELAYCLIENT= RELAYUSER=frank " "$(relay_of "$conf" 192.0.2.40)" "short grant"
-wait_for 5 no_relay "$conf" 192.0.2.40
+wait_for 5 aw_denies "$conf" 192.0.2.40
 assert_eq "$sum" "$(md5sum <"$T/relay.cdb")" "snapshot unchanged while it expired"
 ok "revoke and exact expiry"
 

@@ -70,6 +70,11 @@ test_replace(void)
 	CHECK(replace(path, "new\n", 0640) == 0);
 	CHECK(strcmp(slurp(path), "new\n") == 0);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+	/* the mode is exact: a strict umask must not lock readers out */
+	mode_t old = umask(077);
+	CHECK(replace(path, "new\n", 0644) == 0);
+	umask(old);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
 	CHECK(entries() == 1);		/* no temp file left behind */
 }
 
@@ -95,7 +100,8 @@ test_write_error(void)
 	struct rlimit old, small;
 	char big[64];
 
-	memset(big, 'x', sizeof(big));
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
 	signal(SIGXFSZ, SIG_IGN);
 	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
 	small.rlim_cur = 8;	/* soft limit only: it can be raised again */

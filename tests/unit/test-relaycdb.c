@@ -73,6 +73,8 @@ test_meta_and_active(void)
 	CHECK(relaycdb_active(&e, 1001, 100, &why) == 0);
 	CHECK(relaycdb_active(&e, 899, 100, &why) == 0);	/* too far */
 	CHECK(strstr(why, "future") != NULL);
+	CHECK(relaycdb_ttl_max(1800000, 300000) == 86400 + 300 + 1);
+	CHECK(relaycdb_ttl_max(2 * 86400000, 0) == 2 * 86400 + 1);
 }
 
 static void
