@@ -127,6 +127,9 @@ netns_setup() {
 		esac
 	done
 }
+# in_ns CMD...: run in the namespace. To start a server in the background
+# and track it, write `ip netns exec "$NS" CMD... &` so that $! is the
+# server itself (a backgrounded function would be a subshell).
 in_ns() { ip netns exec "$NS" "$@"; }
 
 # sql_is EXPECTED "SELECT ...": for wait_for, which re-runs it each poll.

@@ -157,7 +157,7 @@ ok "PROXY v1: TCP4, TCP6, UNKNOWN accepted; malformed or missing refused"
 # --- a non-loopback peer (private network namespace) -----------------------
 netns_setup 192.0.2.10
 NSPORT=$(free_port)
-in_ns env SSL_HACK_PASS="$T/sslpass" tcpserver -R -H -l mail.test 0 "$NSPORT" \
+ip netns exec "$NS" env SSL_HACK_PASS="$T/sslpass" tcpserver -R -H -l mail.test 0 "$NSPORT" \
     "$POPUP" mail.test "$CHECKPW" "$POP3D" Maildir 2>>"$T/tcpserver.err" &
 track_pid $!
 wait_for 10 in_ns sh -c "ss -ltnH 'sport = :$NSPORT' | grep -q LISTEN"
@@ -183,7 +183,7 @@ if grep -q 'ip=198.51.100.70 .*192.0.2.10' "$CHECKPW_TEST_RECORD"; then
 	fail "non-loopback SSL line reached checkpassword"
 fi
 NSPROXY=$(free_port)
-in_ns env PROXY_PROTOCOL=1 tcpserver -R -H -l mail.test 0 "$NSPROXY" \
+ip netns exec "$NS" env PROXY_PROTOCOL=1 tcpserver -R -H -l mail.test 0 "$NSPROXY" \
     "$POPUP" mail.test "$CHECKPW" "$POP3D" Maildir 2>>"$T/tcpserver.err" &
 track_pid $!
 wait_for 10 in_ns sh -c "ss -ltnH 'sport = :$NSPROXY' | grep -q LISTEN"
