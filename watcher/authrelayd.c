@@ -2,14 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -22,6 +19,7 @@
 #include "event.h"
 #include "linebuf.h"
 #include "log.h"
+#include "privdrop.h"
 #include "rules.h"
 #include "store.h"
 #include "sync.h"
@@ -150,14 +148,35 @@ check_only(const struct config *cfg)
 	return failures == 0 ? 0 : 1;
 }
 
+/* Why a FIFO we opened may not be trusted with login lines, or NULL. */
+static const char *
+fifo_problem(const struct stat *sb, char *buf, size_t len)
+{
+	if (!S_ISFIFO(sb->st_mode))
+		return "not a FIFO";
+	if (sb->st_mode & S_IWOTH) {
+		snprintf(buf, len, "mode %04o lets any user write login lines",
+		    (unsigned)(sb->st_mode & 07777));
+		return buf;
+	}
+	if (sb->st_uid != 0 && sb->st_uid != geteuid()) {
+		snprintf(buf, len, "owner uid %ld is neither root nor the watcher",
+		    (long)sb->st_uid);
+		return buf;
+	}
+	return NULL;
+}
+
 /*
  * The FIFO is opened O_RDWR so a writer closing never gives EOF (no
  * busy loop after a syslog restart), O_NOFOLLOW so a planted symlink is
- * refused, and checked on the descriptor to really be a FIFO.
+ * refused, and checked on the descriptor: type, mode and owner.
  */
 static int
 open_input(const char *path)
 {
+	const char *problem = "fstat failed";
+	char why[96];
 	struct stat sb;
 	int fd;
 
@@ -165,18 +184,17 @@ open_input(const char *path)
 		fd = dup(STDIN_FILENO);
 	else
 		fd = open(path, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP) {
+		log_err("event=fatal what=open(%s) error=\"is a symlink\"", path);
+		return -1;
+	}
 	if (fd < 0) {
 		log_sys(LOG_ERR, "event=fatal what=open(%s)", path);
 		return -1;
 	}
-	if (fstat(fd, &sb) < 0 || (strcmp(path, "-") != 0 && !S_ISFIFO(sb.st_mode))) {
-		log_err("event=fatal what=open(%s) error=\"not a FIFO\"", path);
-		close(fd);
-		return -1;
-	}
-	if (sb.st_mode & S_IWOTH) {
-		log_err("event=fatal what=open(%s) error=\"mode %04o lets any user write login lines\"",
-		    path, (unsigned)(sb.st_mode & 07777));
+	if (fstat(fd, &sb) < 0 || (strcmp(path, "-") != 0 &&
+	    (problem = fifo_problem(&sb, why, sizeof(why))) != NULL)) {
+		log_err("event=fatal what=open(%s) error=\"%s\"", path, problem);
 		close(fd);
 		return -1;
 	}
@@ -187,23 +205,19 @@ open_input(const char *path)
 	return fd;
 }
 
-/* setgroups, setresgid, setresuid, no_new_privs: in that order. */
+/* After the FIFO is open: the shared drop in lib/privdrop.c. */
 static int
 drop_privileges(const char *user)
 {
-	struct passwd *pw;
+	const char *why;
+	uid_t uid;
+	gid_t gid;
 
 	if (geteuid() != 0 || user == NULL || *user == '\0')
 		return 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		log_err("event=fatal what=getpwnam(%s) error=\"no such user\"", user);
-		return -1;
-	}
-	if (setgroups(1, &pw->pw_gid) < 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		log_sys(LOG_ERR, "event=fatal what=drop_privileges(%s)", user);
+	if (privdrop_lookup(user, &uid, &gid, &why) < 0 ||
+	    privdrop_to(uid, gid, &why) < 0) {
+		log_err("event=fatal what=drop_privileges(%s) error=\"%s\"", user, why);
 		return -1;
 	}
 	return 0;
