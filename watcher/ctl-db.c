@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "hook.h"
 #include "ipaddr.h"
+#include "relaycdb.h"
 #include "store.h"
 
 static PGconn *
@@ -149,6 +150,14 @@ ctl_allow(const struct config *cfg, int argc, char **argv)
 	if (argc == 3 && (dur = config_parse_duration(argv[2])) <= 0) {
 		fprintf(stderr, "authrelayctl: %s: bad duration (want e.g. 30m, 2h)\n",
 		    argv[2]);
+		return 1;
+	}
+	/* auth-wrap distrusts grants further ahead than this (clock safety). */
+	if (dur > (cfg->expire_ms > RELAYCDB_GRANT_CAP_S * 1000 ? cfg->expire_ms :
+	    RELAYCDB_GRANT_CAP_S * 1000)) {
+		fprintf(stderr, "authrelayctl: %s: longer than auth-wrap honours "
+		    "(the larger of expire and 24h); use tcp.smtp rules for "
+		    "lasting relays\n", argv[2]);
 		return 1;
 	}
 	snprintf(ms, sizeof(ms), "%lld", (long long)dur);

@@ -30,6 +30,8 @@ err=$(ctl allow 127.1 2>&1 || true)
 assert_contains "$err" "127.1: not an IP address" "bad IP message"
 err=$(ctl allow 198.51.100.21 forever 2>&1 || true)
 assert_contains "$err" "forever: bad duration" "bad duration message"
+err=$(ctl allow 198.51.100.21 2d 2>&1 || true)
+assert_contains "$err" "2d: longer than auth-wrap honours" "too long a grant"
 ok "allow, with clear errors"
 
 ctl revoke 198.51.100.20 >/dev/null || fail "revoke"
