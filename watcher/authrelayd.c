@@ -112,6 +112,10 @@ check_config(const struct config *cfg, struct trusted_policy *policy)
 		    "plain syslog lines carry no sender credentials\"");
 		return -1;
 	}
+	if (cfg->batch_max < 1 || cfg->queue_max < 1) {
+		log_err("event=config_error error=\"batch_max and queue_max must be at least 1\"");
+		return -1;
+	}
 	if (cfg->confirm && strcmp(cfg->fifo, "-") != 0) {
 		log_err("event=config_error error=\"confirm = yes needs fifo = - (rsyslog omprog)\"");
 		return -1;
@@ -299,6 +303,10 @@ reload(struct watcher *w)
 	w->cfg = cfg;
 	w->policy = policy;
 	w->queue.max = (size_t)cfg.queue_max;
+	/* New intervals apply now, not after the old timers run out. */
+	if (w->next_sweep_ms > now_ms() + cfg.sweep_interval_ms)
+		w->next_sweep_ms = now_ms() + cfg.sweep_interval_ms;
+	w->cdb_dirty = 1;
 	log_info("event=reloaded families=%zu", rules_family_count(rules));
 }
 
@@ -553,6 +561,11 @@ log_committed(struct watcher *w, size_t count)
 static void
 handle_result(struct watcher *w, const struct store_result *res)
 {
+	if (res->job == STORE_JOB_LISTEN) {
+		if (!res->ok)
+			log_warn("event=listen_failed error=\"%s\"", res->error);
+		return;
+	}
 	if (res->job == STORE_JOB_SWEEP) {
 		if (res->ok) {
 			w->n.swept += (uint64_t)res->rows;
@@ -719,6 +732,8 @@ run_loop(struct watcher *w)
 			handle_result(w, &res);
 			PQclear(res.tuples);
 		}
+		if (store_take_notified(w->store))
+			w->cdb_dirty = 1;
 		store_tick(w->store, now);
 		start_work(w, now);
 		if (w->cfg.confirm) {
@@ -843,8 +858,11 @@ main(int argc, char **argv)
 	}
 	if (check)
 		rc = check_only(&w.cfg);
-	else if (sync_mode)
-		rc = sync_run(&w.cfg);
+	else if (sync_mode) {
+		/* --sync reads no FIFO: drop at once; a reload needs a restart. */
+		signal(SIGHUP, SIG_IGN);
+		rc = drop_privileges(w.cfg.user) < 0 ? 1 : sync_run(&w.cfg);
+	}
 	else
 		rc = start(&w, foreground);
 	watcher_free(&w);

@@ -111,8 +111,7 @@ ctl_list(const struct config *cfg, int argc, char **argv)
 	return query_table(cfg,
 	    "SELECT host(ip) AS ip, username AS user, parser, service, logins,"
 	    " to_char(last_seen, 'YYYY-MM-DD HH24:MI:SS') AS last_login,"
-	    " to_char(justify_hours(date_trunc('second', expires_at - now())),"
-	    "  'HH24:MI:SS') AS remaining"
+	    " date_trunc('second', expires_at - now())::text AS remaining"
 	    " FROM relay WHERE expires_at > now() ORDER BY expires_at, ip",
 	    0, NULL);
 }

@@ -1,5 +1,6 @@
 /* hook.c - the on_change program: run on grant, expire and revoke, never waited for. */
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@ void
 hook_run(const char *program, const char *action, const char *ip)
 {
 	char *argv[] = { (char *)program, (char *)action, (char *)ip, NULL };
+	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	int rc;
 
@@ -24,8 +26,16 @@ hook_run(const char *program, const char *action, const char *ip)
 		log_warn("event=on_change_skipped action=%s ip=%s reason=busy", action, ip);
 		return;
 	}
-	/* posix_spawn reports a failed exec itself (glibc): no zombie left. */
-	rc = posix_spawn(&pid, program, NULL, NULL, argv, environ);
+	/*
+	 * Standard output may be rsyslog's confirmation pipe (omprog): the
+	 * hook gets /dev/null for input and output, and keeps stderr.
+	 * posix_spawn reports a failed exec itself (glibc): no zombie left.
+	 */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	rc = posix_spawn(&pid, program, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		log_err("event=on_change_failed program=%s action=%s ip=%s error=\"%s\"",
 		    program, action, ip, strerror(rc));

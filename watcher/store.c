@@ -74,6 +74,7 @@ struct store {
 	enum store_job job;
 	size_t job_events;
 	struct strbuf arrays[8];
+	int notified;
 	char last_error[256];
 };
 
@@ -160,6 +161,10 @@ store_start_connect(struct store *st, int64_t now_ms)
 	st->deadline_ms = now_ms + CONNECT_DEADLINE_MS;
 }
 
+static int store_send(struct store *st, const char *sql, int nparams,
+    const char *const *params, enum store_job job, size_t events,
+    int64_t now_ms);
+
 static void
 store_continue_connect(struct store *st, int64_t now_ms)
 {
@@ -171,6 +176,9 @@ store_continue_connect(struct store *st, int64_t now_ms)
 		st->state = STORE_IDLE;
 		st->backoff_ms = BACKOFF_MIN_MS;
 		log_info("event=db_connected");
+		/* Changes by others (authrelayctl) must reach the snapshot too. */
+		store_send(st, "LISTEN authrelay_relay", 0, NULL, STORE_JOB_LISTEN,
+		    0, now_ms);
 	}
 }
 
@@ -356,6 +364,26 @@ store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
 	return 1;
 }
 
+static void
+store_drain_notifies(struct store *st)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(st->conn)) != NULL) {
+		st->notified = 1;
+		PQfreemem(n);
+	}
+}
+
+int
+store_take_notified(struct store *st)
+{
+	int was = st->notified;
+
+	st->notified = 0;
+	return was;
+}
+
 int
 store_handle_io(struct store *st, int64_t now_ms, struct store_result *res)
 {
@@ -378,13 +406,9 @@ store_handle_io(struct store *st, int64_t now_ms, struct store_result *res)
 		snprintf(res->error, sizeof(res->error), "connection lost");
 		return 1;
 	}
-	if (st->state == STORE_IDLE) {
-		PGnotify *n;
-
-		while ((n = PQnotifies(st->conn)) != NULL)
-			PQfreemem(n);
+	store_drain_notifies(st);
+	if (st->state == STORE_IDLE)
 		return 0;
-	}
 	if (PQisBusy(st->conn))
 		return 0;
 	return store_finish_job(st, now_ms, res);

@@ -8,7 +8,7 @@
 #include "event.h"
 
 enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_IDLE, STORE_BUSY };
-enum store_job { STORE_JOB_NONE, STORE_JOB_BATCH, STORE_JOB_SWEEP };
+enum store_job { STORE_JOB_NONE, STORE_JOB_BATCH, STORE_JOB_SWEEP, STORE_JOB_LISTEN };
 
 struct store_result {
 	enum store_job job;
@@ -50,6 +50,13 @@ int store_send_sweep(struct store *st, int64_t now_ms);
 
 /* Read what the server sent; 1 when a job finished (*res filled). */
 int store_handle_io(struct store *st, int64_t now_ms, struct store_result *res);
+
+/*
+ * Did another session change the relay table (authrelayctl allow,
+ * revoke, expire)? The store LISTENs for the schema's notifications.
+ * Returns and clears the flag.
+ */
+int store_take_notified(struct store *st);
 
 /* The connection, for synchronous work while IDLE (cdb export). */
 PGconn *store_conn(struct store *st);

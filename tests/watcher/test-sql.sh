@@ -208,6 +208,7 @@ fi
 cat >"$T/sync.conf" <<CONF
 database = host=$PGHOST dbname=authrelay user=wrapper
 cdb_file = $T/sync.cdb
+user =
 CONF
 "$BIN/authrelayd" --sync -f -c "$T/sync.conf" >"$T/sync.log" 2>&1 &
 track_pid $!
