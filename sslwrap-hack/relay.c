@@ -11,6 +11,7 @@
 
 #include <openssl/err.h>
 
+#include "clock.h"
 #include "log.h"
 #include "relay.h"
 #include "tlsctx.h"
@@ -35,15 +36,6 @@ struct session {
 	unsigned long long in, out;	/* plaintext bytes each way */
 	const char *end;	/* why the session ended; NULL while running */
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 set_nonblock(int fd)
@@ -80,7 +72,7 @@ wait_fd(int fd, short events, int64_t deadline)
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - clock_ms();
 		if (left <= 0)
 			return 0;
 		n = poll(&pfd, 1, (int)left);
@@ -96,7 +88,7 @@ wait_fd(int fd, short events, int64_t deadline)
 static int
 handshake(struct session *s, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = clock_ms() + timeout_ms;
 	char why[REASON_MAX];
 	int r, err;
 
@@ -388,7 +380,7 @@ static int
 connect_backend(struct session *s, const struct relay_conf *conf)
 {
 	unsigned char preamble[PROXYHDR_MAX];
-	int64_t deadline = now_ms() + conf->connect_ms;
+	int64_t deadline = clock_ms() + conf->connect_ms;
 	size_t len;
 	int rc = 0;
 

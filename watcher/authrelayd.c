@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "acks.h"
 #include "cdbexport.h"
 #include "config.h"
@@ -62,15 +63,6 @@ struct watcher {
 	uint64_t drops_logged;
 	struct counters n;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 usage(void)
@@ -304,8 +296,8 @@ reload(struct watcher *w)
 	w->policy = policy;
 	w->queue.max = (size_t)cfg.queue_max;
 	/* New intervals apply now, not after the old timers run out. */
-	if (w->next_sweep_ms > now_ms() + cfg.sweep_interval_ms)
-		w->next_sweep_ms = now_ms() + cfg.sweep_interval_ms;
+	if (w->next_sweep_ms > clock_ms() + cfg.sweep_interval_ms)
+		w->next_sweep_ms = clock_ms() + cfg.sweep_interval_ms;
 	w->cdb_dirty = 1;
 	log_info("event=reloaded families=%zu", rules_family_count(rules));
 }
@@ -330,7 +322,7 @@ handle_signals(struct watcher *w)
 			if (!w->stopping)
 				log_info("event=stopping queued=%zu", w->queue.len);
 			w->stopping = 1;
-			w->stop_deadline_ms = now_ms() + STOP_FLUSH_MS;
+			w->stop_deadline_ms = clock_ms() + STOP_FLUSH_MS;
 			break;
 		}
 	}
@@ -519,7 +511,7 @@ read_input(struct watcher *w)
 	const char *line;
 	size_t len;
 	ssize_t n;
-	int64_t now = now_ms();
+	int64_t now = clock_ms();
 
 	for (int rounds = 0; rounds < 16; rounds++) {
 		n = linebuf_fill(&w->input, w->input_fd);
@@ -704,7 +696,7 @@ run_loop(struct watcher *w)
 		struct pollfd pfd[3];
 		short store_events = 0;
 		int store_fd = store_poll_fd(w->store, &store_events);
-		int64_t now = now_ms();
+		int64_t now = clock_ms();
 
 		if (w->stopping && w->queue.len == 0 &&
 		    store_state(w->store) != STORE_BUSY) {
@@ -723,7 +715,7 @@ run_loop(struct watcher *w)
 			log_sys(LOG_ERR, "event=fatal what=poll");
 			return 1;
 		}
-		now = now_ms();
+		now = clock_ms();
 		if (pfd[0].revents)
 			handle_signals(w);
 		if (pfd[1].revents)
@@ -816,13 +808,13 @@ start(struct watcher *w, int foreground)
 	/* omprog waits for the program to say it is ready. */
 	if (w->cfg.confirm)
 		acks_push(&w->acks, 0, "OK");
-	w->next_sweep_ms = now_ms();
-	w->next_export_ms = now_ms();
+	w->next_sweep_ms = clock_ms();
+	w->next_export_ms = clock_ms();
 	w->cdb_dirty = 1;
 	log_info("event=started fifo=%s families=%zu expire_ms=%lld",
 	    w->cfg.fifo, rules_family_count(w->rules),
 	    (long long)w->cfg.expire_ms);
-	store_tick(w->store, now_ms());
+	store_tick(w->store, clock_ms());
 	return run_loop(w);
 }
 

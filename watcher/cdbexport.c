@@ -12,6 +12,7 @@
 
 #include <cdb.h>
 
+#include "clock.h"
 #include "atomicfile.h"
 #include "cdbexport.h"
 #include "ipaddr.h"
@@ -55,15 +56,6 @@ struct export_ctx {
 /* Called per active relay row; nonzero stops the fetch. */
 typedef int row_fn(void *ctx, const struct ipaddr *addr, const char *ip,
     int64_t expires, const char *user);
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 db_error(PGconn *conn, char *err, size_t errlen)
@@ -538,7 +530,7 @@ cdbexport_run(PGconn *conn, const struct config *cfg,
     struct cdbexport_stats *st_r, char *err, size_t errlen)
 {
 	struct export_ctx x;
-	int64_t start = mono_ms(), built = 0;
+	int64_t start = clock_ms(), built = 0;
 	int rc = -1;
 
 	memset(&x, 0, sizeof(x));
@@ -568,7 +560,7 @@ out:
 	out_abort(&x.snap);
 	out_abort(&x.tcp);
 	rules_free(&x.rules);
-	x.st.elapsed_ms = mono_ms() - start;
+	x.st.elapsed_ms = clock_ms() - start;
 	if (st_r != NULL)
 		*st_r = x.st;
 	return rc;

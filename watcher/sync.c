@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include "clock.h"
 #include "cdbexport.h"
 #include "log.h"
 #include "sync.h"
@@ -29,15 +30,6 @@ on_stop(int sig)
 	sync_stop = 1;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct sync_state {
 	const struct config *cfg;
 	PGconn *conn;
@@ -54,7 +46,7 @@ schedule_reconnect(struct sync_state *s)
 	int64_t jitter = s->backoff_ms / 4 > 0 ?
 	    random() % (s->backoff_ms / 4 + 1) : 0;
 
-	s->next_connect = now_ms() + s->backoff_ms + jitter;
+	s->next_connect = clock_ms() + s->backoff_ms + jitter;
 	s->backoff_ms *= 2;
 	if (s->backoff_ms > SYNC_BACKOFF_MAX_MS)
 		s->backoff_ms = SYNC_BACKOFF_MAX_MS;
@@ -116,7 +108,7 @@ do_export(struct sync_state *s)
 	char err[SYNC_ERROR_MAX];
 
 	s->dirty = 0;
-	s->last_export = now_ms();
+	s->last_export = clock_ms();
 	if (cdbexport_run(s->conn, s->cfg, &st, err, sizeof(err)) < 0) {
 		log_err("event=cdb_export_failed error=\"%s\"", err);
 		if (PQstatus(s->conn) != CONNECTION_OK)
@@ -134,7 +126,7 @@ do_export(struct sync_state *s)
 static int64_t
 next_timeout(const struct sync_state *s, int64_t refresh_ms)
 {
-	int64_t now = now_ms(), due;
+	int64_t now = clock_ms(), due;
 
 	if (s->conn == NULL)
 		due = s->next_connect;
@@ -203,11 +195,11 @@ sync_run(const struct config *cfg)
 		refresh_ms = SYNC_REFRESH_MAX_MS;
 	if (refresh_ms < cfg->cdb_interval_ms)
 		refresh_ms = cfg->cdb_interval_ms;
-	srandom((unsigned)getpid() ^ (unsigned)now_ms());
+	srandom((unsigned)getpid() ^ (unsigned)clock_ms());
 	setup_signals(&waitmask, &oldmask);
-	s.next_connect = now_ms();
+	s.next_connect = clock_ms();
 	while (!sync_stop) {
-		if (s.conn == NULL && now_ms() >= s.next_connect)
+		if (s.conn == NULL && clock_ms() >= s.next_connect)
 			try_connect(&s);
 		if (s.conn != NULL && next_timeout(&s, refresh_ms) == 0)
 			do_export(&s);
