@@ -79,3 +79,15 @@ out=$(timeout 20 "$ctl" parse -p "$TOP/parsers" "$T/hostile" 2>&1) ||
     fail "parse on hostile lines: exit $?"
 assert_contains "$out" "lines=$lines matches=0 " "hostile lines"
 ok "$lines hostile 8 KB lines: no match"
+
+# A pathological 64 KiB line under a dispatched tag is refused at once.
+python3 -c '
+import sys
+u = "a, " * 21000
+sys.stdout.write("Nov 22 11:53:45 mx dovecot: imap-login: Login: user=<%s>, method=PLAIN, rip=192.0.2.1, lip=192.0.2.2, TLS\n" % u)
+sys.stdout.write("Nov 22 11:53:45 mx dovecot: imap-login: Login: user=<ok>, method=PLAIN, rip=192.0.2.3, lip=192.0.2.2, TLS\n")
+' > "$T/huge"
+[ "$(head -c 70000 "$T/huge" | head -n 1 | wc -c)" -gt 65536 ] || fail "test line is not over 64 KiB"
+out=$(timeout 2 "$BIN/authrelayctl" parse -p "$TOP/parsers" "$T/huge" 2>/dev/null) || fail "64 KiB line: parse did not finish in 2 s"
+assert_eq '{"line":2,"parser":"dovecot","service":"imap","user":"ok","ip":"192.0.2.3"}' "$out" "only the sane line matches"
+ok "64 KiB line refused quickly; the next line still parsed"
