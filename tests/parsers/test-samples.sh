@@ -83,7 +83,7 @@ ok "$lines hostile 8 KB lines: no match"
 # A pathological 64 KiB line under a dispatched tag is refused at once.
 python3 -c '
 import sys
-u = "a, " * 21000
+u = "a, " * 22000
 sys.stdout.write("Nov 22 11:53:45 mx dovecot: imap-login: Login: user=<%s>, method=PLAIN, rip=192.0.2.1, lip=192.0.2.2, TLS\n" % u)
 sys.stdout.write("Nov 22 11:53:45 mx dovecot: imap-login: Login: user=<ok>, method=PLAIN, rip=192.0.2.3, lip=192.0.2.2, TLS\n")
 ' > "$T/huge"
