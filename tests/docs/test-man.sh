@@ -22,6 +22,7 @@ ok "$(ls "$TOP"/man/*.[58] | wc -l) man pages lint clean with every section"
 # SYNOPSIS matches what the program itself prints as usage.
 usage=$("$BIN/authrelayd" -x 2>&1 || true)
 assert_contains "$usage" "usage: authrelayd [-c CONF] [-f] [-n] [-v] [--sync]" "authrelayd usage"
-mandoc -T ascii "$TOP/man/authrelayd.8" | col -b | grep -qi 'authrelayd \[-c conf\] \[-f\] \[-n\] \[-v\] \[--sync\]' ||
+page=$(mandoc -T ascii "$TOP/man/authrelayd.8" | col -b)
+grep -qi 'authrelayd \[-c conf\] \[-f\] \[-n\] \[-v\] \[--sync\]' <<<"$page" ||
     fail "authrelayd(8) SYNOPSIS differs from usage()"
 ok "SYNOPSIS and usage agree"
