@@ -35,7 +35,7 @@ _cleanup() {
 		done
 		kill -KILL "$p" 2>/dev/null || true
 	done
-	if [ "$rc" -eq 0 ] && [ -z "${KEEP_TMP:-}" ]; then
+	if { [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; } && [ -z "${KEEP_TMP:-}" ]; then
 		rm -rf "$T"
 	else
 		echo "# kept $T" >&2
