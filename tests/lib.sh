@@ -136,3 +136,7 @@ in_ns() { ip netns exec "$NS" "$@"; }
 sql_is() { [ "$(sql "$2")" = "$1" ]; }
 # sql_is_at_least N: login_event holds at least N rows.
 sql_is_at_least() { [ "$(sql "SELECT count(*) >= $1 FROM login_event")" = t ]; }
+
+# A preload (libfaketime, a fault shim) in front of a sanitizer build:
+# ASan insists on coming first unless told not to check.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"

@@ -54,10 +54,10 @@ int rename(const char *from, const char *to)
 }
 C
 cc -shared -fPIC -o "$T/crash.so" "$T/crash.c" -ldl
-cp "$T/cdb/relay.cdb" "$T/before.cdb"
 LD_PRELOAD=$T/crash.so "$BIN/authrelayd" -f -v -c "$T/authrelay.conf" > "$T/crash.log" 2>&1 &
 pid=$!
 wait_for 10 grep -q "event=cdb_export relays" "$T/crash.log"
+cp "$T/cdb/relay.cdb" "$T/before.cdb"	# what the start-up export wrote
 dovecot_login dave 192.0.2.13 >&$FIFO_FD
 rc=0; wait "$pid" || rc=$?
 assert_eq 137 "$rc" "killed in rename"
