@@ -68,3 +68,42 @@ ok "crash between write and rename: old snapshot intact"
 watcher_start "cdb_file = $T/cdb/relay.cdb" "cdb_interval = 10ms"
 wait_for 10 sh -c "cdb -q '$T/cdb/relay.cdb' 192.0.2.13 >/dev/null"
 ok "after the crash, a restart exports the held login"
+kill -TERM "$WATCHER_PID"; wait "$WATCHER_PID" || true
+
+# A symlink planted at the temp path (the shim plants it just before the
+# open, as a racing attacker would): the export refuses it and writes
+# nothing through it.
+cat > "$T/plant.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int open(const char *path, int flags, ...)
+{
+	int (*real)(const char *, int, ...) = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+	const char *victim = getenv("PLANT_VICTIM");
+	mode_t mode = 0;
+	if (flags & O_CREAT) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	if (victim != NULL && strstr(path, "relay.cdb.tmp.") != NULL)
+		(void)symlink(victim, path);
+	return real(path, flags, mode);
+}
+C
+cc -shared -fPIC -o "$T/plant.so" "$T/plant.c" -ldl
+echo "precious" > "$T/victim"
+cp "$T/cdb/relay.cdb" "$T/before.cdb"
+PLANT_VICTIM=$T/victim LD_PRELOAD=$T/plant.so "$BIN/authrelayd" -f -v -c "$T/authrelay.conf" > "$T/plant.log" 2>&1 &
+WATCHER_PID=$!
+track_pid "$WATCHER_PID"
+wait_for 10 grep -q 'event=cdb_export_failed error="open(.*relay.cdb.tmp.*): File exists"' "$T/plant.log"
+assert_eq precious "$(cat "$T/victim")" "the symlink's target"
+cmp -s "$T/before.cdb" "$T/cdb/relay.cdb" || fail "snapshot changed"
+ok "symlink planted at the temp path: refused, nothing written through it"
