@@ -146,6 +146,13 @@ parse_list(const char *s, struct config_list *out, const char **why_r)
 			len++;
 		if (len == 0)
 			break;
+		for (size_t i = 0; i < len; i++) {
+			if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e) {
+				list_free(&list);
+				*why_r = "list items must be printable ASCII";
+				return -1;
+			}
+		}
 		grown = realloc(list.items, (list.count + 1) * sizeof(char *));
 		if (grown == NULL || (grown[list.count] = strndup(s, len)) == NULL) {
 			list.items = grown != NULL ? grown : list.items;
@@ -318,23 +325,22 @@ config_load(const char *path, int missing_ok, struct config *cfg,
 		return -1;
 	}
 	while ((len = getline(&line, &cap, f)) >= 0) {
+		char name[64];
+
 		lineno++;
 		if ((size_t)len != strlen(line)) {
 			why = "NUL byte in line";
 			goto bad;
 		}
-		char copy[1024];
-		if ((size_t)len >= sizeof(copy)) {
+		if (len > CONFIG_LINE_MAX) {
 			why = "line too long";
 			goto bad;
 		}
-		memcpy(copy, line, (size_t)len + 1);
+		/* The key's name, for the message, before parse_line cuts the line. */
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(line, "=#\n"), line);
 		if (parse_line(cfg, line, &why) < 0) {
-			char *eq = strchr(copy, '=');
-			if (eq != NULL)
-				*eq = '\0';
 			snprintf(error_r, CONFIG_ERROR_MAX, "%s:%u: %s: %s", path,
-			    lineno, trim(copy), why);
+			    lineno, trim(name), why);
 			goto fail;
 		}
 	}

@@ -9,6 +9,7 @@
 static const uint8_t v4mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
+static const uint8_t zero16[16];
 
 /* Copy a length-bounded field into a NUL-terminated scratch buffer. */
 static int
@@ -58,10 +59,14 @@ ipaddr_parse(const char *s, size_t len, struct ipaddr *addr_r,
 		addr_r->family = AF_INET;
 		return 0;
 	}
-	/* ::a.b.c.d (IPv4-compatible, deprecated by RFC 4291) is ambiguous. */
-	if (strchr(buf, '.') != NULL &&
-	    memcmp(addr_r->bytes, v4mapped_prefix, 10) == 0 &&
-	    addr_r->bytes[10] == 0 && addr_r->bytes[11] == 0) {
+	/*
+	 * ::/96 beyond :: and ::1 is IPv4-compatible (deprecated by RFC
+	 * 4291), however it is spelled (::1.2.3.4 or ::102:304): ambiguous,
+	 * and inet_ntop would print it in a form we refuse.
+	 */
+	if (memcmp(addr_r->bytes, zero16, 12) == 0 &&
+	    !(addr_r->bytes[12] == 0 && addr_r->bytes[13] == 0 &&
+	    addr_r->bytes[14] == 0 && addr_r->bytes[15] <= 1)) {
 		*error_r = "IPv4-compatible IPv6 address";
 		return -1;
 	}

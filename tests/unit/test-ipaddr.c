@@ -65,6 +65,11 @@ main(void)
 	CHECK(canon_is("[::1]", NULL));
 	CHECK(canon_is("::ffff:01.2.3.4", NULL));
 	CHECK(canon_is("::1.2.3.4", NULL));
+	CHECK(canon_is("::102:304", NULL));	/* the same, in hex (fuzz find) */
+	CHECK(canon_is("::f2:f2", NULL));
+	CHECK(canon_is("::ffff:1", NULL));	/* ::255.255.0.1, not mapped */
+	CHECK(canon_is("::2", NULL));
+	CHECK(canon_is("::", "::"));
 	CHECK(canon_is("x.x.x.x", NULL));
 	CHECK(canon_is("", NULL));
 	CHECK(canon_is("1.2.3.4/32", NULL));
