@@ -332,10 +332,6 @@ config_load(const char *path, int missing_ok, struct config *cfg,
 			why = "NUL byte in line";
 			goto bad;
 		}
-		if (len > CONFIG_LINE_MAX) {
-			why = "line too long";
-			goto bad;
-		}
 		/* The key's name, for the message, before parse_line cuts the line. */
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(line, "=#\n"), line);
 		if (parse_line(cfg, line, &why) < 0) {

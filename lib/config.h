@@ -9,8 +9,6 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/authrelay/authrelay.conf"
 #define CONFIG_ERROR_MAX 512
-/* Longest line: long never_relay lists are legitimate. */
-#define CONFIG_LINE_MAX 65536
 
 /* A whitespace- or comma-separated list of words. */
 struct config_list {
