@@ -4,7 +4,7 @@ PROGRAMS += bin/qmail-popup-hack bin/qmail-pop3d-hack
 TEST_PROGRAMS += $(B)/tests-bin/checkpassword-test
 MAN_PAGES += man/qmail-popup-hack.8 man/qmail-pop3d-hack.8
 
-bin/qmail-popup-hack: $(B)/qmail-pop-hack/qmail-popup-hack.o $(POP_COMMON) $(LIBA)
+bin/qmail-popup-hack: $(B)/qmail-pop-hack/qmail-popup-hack.o $(B)/qmail-pop-hack/sslline.o $(POP_COMMON) $(LIBA)
 	@mkdir -p bin
 	$(LINK) $^
 

@@ -18,6 +18,7 @@
 #include "poplog.h"
 #include "proxyproto.h"
 #include "secfile.h"
+#include "sslline.h"
 
 #define PROG "qmail-popup-hack"
 #define POPUP_USER_MAX 255	/* login name bytes, before escaping */
@@ -169,44 +170,10 @@ adopt_ip(struct session *s, const struct ipaddr *a, const char *frontvar,
 	s->via = via;
 }
 
-/*
- * "SSL <ipv4>:<secret>" or "SSL [<ipv6>]:<secret>"; the address must be
- * canonical already (what ipaddr_canon would print), so one client has
- * exactly one spelling in every log.
- */
-static int
-split_ssl_arg(const char *arg, size_t len, const char **ip_r,
-    size_t *iplen_r, int *v6_r, const char **secret_r, size_t *slen_r)
-{
-	const char *colon, *rb;
-
-	if (len > 0 && arg[0] == '[') {
-		rb = memchr(arg, ']', len);
-		if (rb == NULL || (size_t)(rb - arg) + 1 >= len ||
-		    rb[1] != ':')
-			return -1;
-		*ip_r = arg + 1;
-		*iplen_r = (size_t)(rb - arg) - 1;
-		*v6_r = 1;
-		colon = rb + 1;
-	} else {
-		colon = memchr(arg, ':', len);
-		if (colon == NULL)
-			return -1;
-		*ip_r = arg;
-		*iplen_r = (size_t)(colon - arg);
-		*v6_r = 0;
-	}
-	*secret_r = colon + 1;
-	*slen_r = len - (size_t)(colon + 1 - arg);
-	return 0;
-}
-
 static void
 ssl_line(struct session *s, const char *arg, size_t len, int crlf)
 {
 	const char *ip, *secret, *why;
-	char canon[IPADDR_TEXT_MAX];
 	struct ipaddr a;
 	size_t iplen, slen;
 	int v6, good;
@@ -215,18 +182,14 @@ ssl_line(struct session *s, const char *arg, size_t len, int crlf)
 		refuse_first(s, "ssl line", "peer-not-loopback");
 	if (!crlf)
 		refuse_first(s, "ssl line", "no-crlf");
-	if (split_ssl_arg(arg, len, &ip, &iplen, &v6, &secret, &slen) < 0)
+	if (sslline_split(arg, len, &ip, &iplen, &v6, &secret, &slen) < 0)
 		refuse_first(s, "ssl line", "malformed");
 	good = secfile_equal(secret, slen, s->secret, s->secret_len);
 	explicit_bzero(s->secret, sizeof(s->secret));
 	if (!good)
 		refuse_first(s, "ssl line", "bad-secret");
-	if (ipaddr_parse(ip, iplen, &a, &why) < 0 ||
-	    a.family != (v6 ? AF_INET6 : AF_INET))
-		refuse_first(s, "ssl line", "bad-ip");
-	ipaddr_format(&a, canon);
-	if (strlen(canon) != iplen || memcmp(canon, ip, iplen) != 0)
-		refuse_first(s, "ssl line", "non-canonical-ip");
+	if (sslline_check_ip(ip, iplen, v6, &a, &why) < 0)
+		refuse_first(s, "ssl line", why);
 	if (is_unspecified(&a))
 		refuse_first(s, "ssl line", "unspecified-ip");
 	adopt_ip(s, &a, "SSL_HACK_FRONTIP", "pop3s", "ssl");
