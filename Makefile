@@ -3,6 +3,7 @@
 # make check      install missing packages, build, run every test
 # make run        install missing packages, start the embedded default
 # make bench      benchmarks, printed as tables of ratios
+# make fuzz       libFuzzer targets, each for FUZZ_TIME seconds (default 60)
 # make install    PREFIX, DESTDIR, SYSCONFDIR
 # WERROR=1 adds -Werror; SAN=1 builds with ASan+UBSan (use a clean tree).
 
@@ -43,6 +44,7 @@ TEST_PROGRAMS =
 BENCH_PROGRAMS =
 MAN_PAGES =
 include $(sort $(wildcard */module.mk))
+include tests/fuzz/fuzz.mk
 
 LINK = $(CC) $(ALL_LDFLAGS) -o $@
 
