@@ -231,3 +231,31 @@ last_event() {
 	    WHERE ip = '$1' ORDER BY id DESC LIMIT 1"
 }
 event_is() { [ "$(last_event "$1")" = "$2" ]; }
+
+# e2e_assert_logins_and_relays: after the logins of test-dovecot.sh and
+# test-courier.sh (same names and addresses): what the watcher recorded,
+# and that auth-wrap under tcpserver lets exactly the logged-in addresses relay.
+e2e_assert_logins_and_relays() {
+	assert_eq 0 "$(sql "SELECT count(*) FROM login_event WHERE ip = '$MALLORY'")" "failed login not recorded"
+	assert_eq "$EXPIRE" "$(sql "SELECT extract(epoch FROM expires_at - last_seen)::int FROM relay WHERE ip = '$ALICE'")" \
+	    "relay lasts the configured expiry"
+	audit=$("$BIN/authrelayctl" -c "$T/authrelay.conf" audit --ip 127.0.0.1 2>&1) ||
+	    fail "authrelayctl audit: $audit"
+	assert_contains "$audit" "carol" "authrelayctl audit shows the loopback login"
+	assert_contains "$audit" "never_relay:loopback" "authrelayctl audit gives the reason"
+	ok "watcher recorded alice, erin, bob; loopback audited, not granted; mallory absent"
+
+	# --- auth-wrap under tcpserver: who may relay
+	e2e_smtp_start 0 $SMTP
+	wait_for 10 port_open $SRV4 $SMTP
+	wait_for 10 verdict_is "yes alice" $ALICE $SRV4 $SMTP
+	assert_eq "yes erin" "$(relay_verdict $ERIN $SRV4 $SMTP)" "erin relays (IMAP login)"
+	assert_eq no "$(relay_verdict $MALLORY $SRV4 $SMTP)" "failed login does not relay"
+	assert_eq no "$(relay_verdict 127.0.0.1 127.0.0.1 $SMTP)" "loopback does not relay"
+	assert_eq "yes bob" "$(relay_verdict6 $BOB)" "bob relays (IPv6)"
+	assert_eq no "$(relay_verdict6 ::1)" "::1 does not relay"
+	assert_eq no "$(relay_verdict6 2001:db8::11)" "other IPv6 address does not relay"
+	out=$(smtp_from $ALICE $SRV4 $SMTP)
+	assert_contains "$out" "ip=$ALICE" "tcpserver passed the real source address"
+	ok "auth-wrap under tcpserver: exactly the logged-in addresses relay"
+}

@@ -49,28 +49,7 @@ assert_eq "bob pop3 courier" "$(sql "SELECT username, service, parser FROM relay
 assert_eq 3 "$(sql "SELECT count(*) FROM relay")" "relays: exactly the successful non-loopback logins"
 # mallory's LOGIN FAILED line reached the FIFO path but is no login
 wait_for 10 grep -q "LOGIN FAILED, user=mallory" "$T/trusted.log"
-assert_eq 0 "$(sql "SELECT count(*) FROM login_event WHERE ip = '$MALLORY'")" "failed login not recorded"
-assert_eq "$EXPIRE" "$(sql "SELECT extract(epoch FROM expires_at - last_seen)::int FROM relay WHERE ip = '$ALICE'")" \
-    "relay lasts the configured expiry"
-audit=$("$BIN/authrelayctl" -c "$T/authrelay.conf" audit --ip 127.0.0.1 2>&1) ||
-    fail "authrelayctl audit: $audit"
-assert_contains "$audit" "carol" "authrelayctl audit shows the loopback login"
-assert_contains "$audit" "never_relay:loopback" "authrelayctl audit gives the reason"
-ok "watcher recorded alice, erin, bob; loopback audited, not granted; mallory absent"
-
-# --- auth-wrap under tcpserver: who may relay
-e2e_smtp_start 0 $SMTP
-wait_for 10 port_open $SRV4 $SMTP
-wait_for 10 verdict_is "yes alice" $ALICE $SRV4 $SMTP
-assert_eq "yes erin" "$(relay_verdict $ERIN $SRV4 $SMTP)" "erin relays (IMAP login)"
-assert_eq no "$(relay_verdict $MALLORY $SRV4 $SMTP)" "failed login does not relay"
-assert_eq no "$(relay_verdict 127.0.0.1 127.0.0.1 $SMTP)" "loopback does not relay"
-assert_eq "yes bob" "$(relay_verdict6 $BOB)" "bob relays (IPv6)"
-assert_eq no "$(relay_verdict6 ::1)" "::1 does not relay"
-assert_eq no "$(relay_verdict6 2001:db8::11)" "other IPv6 address does not relay"
-out=$(smtp_from $ALICE $SRV4 $SMTP)
-assert_contains "$out" "ip=$ALICE" "tcpserver passed the real source address"
-ok "auth-wrap under tcpserver: exactly the logged-in addresses relay"
+e2e_assert_logins_and_relays
 
 # --- the raw lines, as the trusted template saw them: courierlogger's
 # tag, no PID, the IPv4 client as ::ffff:a.b.c.d
