@@ -11,14 +11,7 @@ conf=$T/sync.conf
 write_conf "$conf" tcp_cdb="$T/tcp.smtp.cdb" cdb_interval=500ms cdb_max_age=2s
 add_relay 192.0.2.10 alice	# before the loop starts: the first export
 
-# the real daemon once it runs sync_run, else the test driver
-: >"$T/empty.conf"	# no database: a wired --sync returns at once
-probe=$("$BIN/authrelayd" --sync -f -c "$T/empty.conf" 2>&1 || true)
-if [ -x "$BIN/authrelayd" ] && [[ $probe != *"not built yet"* ]]; then
-	sync_cmd=("$BIN/authrelayd" --sync -f -c "$conf")
-else
-	sync_cmd=("$TOOL" sync)
-fi
+sync_cmd=("$BIN/authrelayd" --sync -f -c "$conf")
 note "running: ${sync_cmd[*]}"
 AUTHRELAY_CONF=$conf "${sync_cmd[@]}" >"$T/sync.log" 2>&1 &
 SYNC_PID=$!

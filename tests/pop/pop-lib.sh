@@ -81,19 +81,13 @@ log_has() {
 	wait_for 10 grep -Eq -- "$1" "$T/syslog"
 }
 
-# The parser the watcher uses, when it exists; otherwise a strict regex.
+# Each login line matches the strict format and parses with the real parser.
 LOGIN_RE='^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ qmail-popup-hack\[[0-9]+\]: login ok svc=(pop3|pop3s) ip=[0-9a-f:.]+ user=[A-Za-z0-9._@+=\\x-]+ auth=(user|apop) via=(tcp|ssl|proxy)$'
 check_parses() { # LINE IP USER
-	if [ -f "$TOP/parsers/qmail-pop-hack.conf" ] && [ -x "$BIN/authrelayctl" ]; then
-		local out
-		out=$(printf '%s\n' "$1" | "$BIN/authrelayctl" parse -p "$TOP/parsers" 2>/dev/null)
-		assert_contains "$out" "\"ip\":\"$2\"" "authrelayctl parse ip"
-		assert_contains "$out" "\"user\":\"$3\"" "authrelayctl parse user"
-	else
-		# TODO: parsers/qmail-pop-hack.conf is not written yet; once it
-		# exists the branch above checks the line with the real parser.
-		note "TODO: parsers/qmail-pop-hack.conf missing; strict regex only"
-		printf '%s\n' "$1" | grep -Eq -- "$LOGIN_RE" ||
-		    fail "login line does not match the strict format: $1"
-	fi
+	local out
+	printf '%s\n' "$1" | grep -Eq -- "$LOGIN_RE" ||
+	    fail "login line does not match the strict format: $1"
+	out=$(printf '%s\n' "$1" | "$BIN/authrelayctl" parse -p "$TOP/parsers" 2>/dev/null)
+	assert_contains "$out" "\"ip\":\"$2\"" "authrelayctl parse ip"
+	assert_contains "$out" "\"user\":\"$3\"" "authrelayctl parse user"
 }
