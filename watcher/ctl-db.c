@@ -268,10 +268,7 @@ ctl_expire(const struct config *cfg, int argc, char **argv)
 	if ((conn = connect_db(cfg)) == NULL)
 		return 1;
 	do {
-		PGresult *res = run(conn,
-		    "DELETE FROM relay WHERE ctid = ANY (ARRAY(SELECT ctid FROM relay"
-		    " WHERE expires_at <= now() LIMIT 10000)) AND expires_at <= now()",
-		    0, NULL);
+		PGresult *res = run(conn, STORE_SWEEP_SQL, 0, NULL);
 
 		if (res == NULL) {
 			PQfinish(conn);

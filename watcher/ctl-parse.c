@@ -42,15 +42,6 @@ ctl_json_string(void *stdio_file, const char *s)
 	putc('"', f);
 }
 
-static size_t
-family_index(struct rules *rules, const char *name)
-{
-	for (size_t i = 0; i < rules_family_count(rules); i++)
-		if (strcmp(rules_family_name(rules, i), name) == 0)
-			return i;
-	return 0;
-}
-
 static void
 print_match(const struct rules_match *m, uint64_t lineno)
 {
@@ -75,7 +66,7 @@ handle_line(struct rules *rules, const char *line, size_t len,
 	if (rules_match_line(rules, line, len, &m) != RULES_MATCH)
 		return;
 	st->matches++;
-	st->per_family[family_index(rules, m.parser)]++;
+	st->per_family[m.family]++;
 	print_match(&m, lineno);
 }
 

@@ -615,6 +615,7 @@ extract(struct rules *r, const struct family *f, const struct rule *rule,
 	if (!valid_service(m->service, slen))
 		return RULES_BAD_FIELD;
 	m->parser = f->name;
+	m->family = (size_t)(f - r->families);
 	m->rule = rule->name;
 	return RULES_MATCH;
 }

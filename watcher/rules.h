@@ -19,6 +19,7 @@ struct rules;
 /* A recognised successful login. */
 struct rules_match {
 	const char *parser;	/* family: the file's base name */
+	size_t family;		/* its index, 0 .. rules_family_count() - 1 */
 	const char *rule;	/* the rule's name */
 	char service[RULES_SERVICE_MAX + 1];
 	char user[RULES_USER_MAX + 1];

@@ -57,11 +57,6 @@ static const char batch_sql[] =
 "  expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at),"
 "  logins = r.logins + EXCLUDED.logins";
 
-/* Batches by ctid: no rescan of the table per batch (see issue notes). */
-static const char sweep_sql[] =
-"DELETE FROM relay WHERE ctid = ANY (ARRAY("
-"  SELECT ctid FROM relay WHERE expires_at <= now() LIMIT 10000))"
-"  AND expires_at <= now() RETURNING host(ip)";
 
 struct store {
 	char *conninfo;
@@ -312,7 +307,7 @@ store_send_batch(struct store *st, struct queue *q, size_t n, int64_t now_ms,
 int
 store_send_sweep(struct store *st, int64_t now_ms)
 {
-	return store_send(st, sweep_sql, 0, NULL, STORE_JOB_SWEEP, 0, now_ms);
+	return store_send(st, STORE_SWEEP_SQL, 0, NULL, STORE_JOB_SWEEP, 0, now_ms);
 }
 
 /* Connection trouble (class 08, 57P, or a dead socket) means retry later. */

@@ -67,4 +67,13 @@ void store_reset(struct store *st, int64_t now_ms, const char *why);
 /* Rows one sweep statement deletes at most. */
 #define STORE_SWEEP_BATCH 10000
 
+/*
+ * Delete at most STORE_SWEEP_BATCH expired relays, batched by ctid (no
+ * rescan of the table per batch), returning their addresses.
+ */
+#define STORE_SWEEP_SQL \
+"DELETE FROM relay WHERE ctid = ANY (ARRAY(" \
+"  SELECT ctid FROM relay WHERE expires_at <= now() LIMIT 10000))" \
+"  AND expires_at <= now() RETURNING host(ip)"
+
 #endif
