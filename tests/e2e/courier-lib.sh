@@ -63,16 +63,7 @@ mount --bind "$cr/etc/courier" /etc/courier
 mount -t tmpfs -o mode=0755,size=64k courier-run /run
 mkdir /run/courier
 mount --bind "$t/courier/run" /run/courier
-mkdir -p "$t/hostdev"
-mount --bind /dev "$t/hostdev"
-mount -t tmpfs -o mode=0755,size=64k courier-dev /dev
-for d in null zero full random urandom tty; do
-	: > "/dev/$d"
-	mount --bind "$t/hostdev/$d" "/dev/$d"
-done
-umount -l "$t/hostdev"
-: > /dev/log
-mount --bind "$t/log.sock" /dev/log
+'"$E2E_PRIVATE_DEVLOG"'
 if [ -n "${COURIER_ENV-}" ]; then
 	set -a
 	. "$COURIER_ENV"

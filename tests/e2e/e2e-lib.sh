@@ -88,6 +88,22 @@ e2e_watcher_start() {
 	    "authrelayd dropped to user authrelay"
 }
 
+# Shell text, run inside a private mount namespace with $t set: a fresh
+# /dev holding only the usual devices and a /dev/log that is $t/log.sock
+# (the test's private rsyslog), so a real daemon logs there unchanged.
+E2E_PRIVATE_DEVLOG='
+mkdir -p "$t/hostdev"
+mount --bind /dev "$t/hostdev"
+mount -t tmpfs -o mode=0755,size=64k authrelay-dev /dev
+for d in null zero full random urandom tty; do
+	: > "/dev/$d"
+	mount --bind "$t/hostdev/$d" "/dev/$d"
+done
+umount -l "$t/hostdev"
+: > /dev/log
+mount --bind "$t/log.sock" /dev/log
+'
+
 # start_in_ns_devlog ERRFILE CMD...: start CMD in the background inside
 # the netns, in a private mount namespace whose /dev is a small tmpfs
 # with the usual character devices and /dev/log leading to $T/log.sock;
@@ -97,16 +113,7 @@ start_in_ns_devlog() {
 	local err=$1; shift
 	ip netns exec "$NS" unshare -m --propagation private sh -ec '
 		t=$1; shift
-		mkdir -p "$t/hostdev"
-		mount --bind /dev "$t/hostdev"
-		mount -t tmpfs -o mode=0755,size=64k authrelay-dev /dev
-		for d in null zero full random urandom tty; do
-			: > "/dev/$d"
-			mount --bind "$t/hostdev/$d" "/dev/$d"
-		done
-		umount -l "$t/hostdev"
-		: > /dev/log
-		mount --bind "$t/log.sock" /dev/log
+		'"$E2E_PRIVATE_DEVLOG"'
 		exec "$@"' start_in_ns_devlog "$T" "$@" 2>"$err" &
 	track_pid $!
 }
