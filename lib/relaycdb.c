@@ -35,6 +35,18 @@ is_control(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
+/* A base id: exactly RELAYCDB_ID_LEN lowercase hex digits. */
+static int
+is_id(const char *s, size_t len)
+{
+	if (len != RELAYCDB_ID_LEN)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 /* Decimal digits of a non-negative v into out (no NUL); the length. */
 static size_t
 put_num(int64_t v, char *out)
@@ -131,11 +143,19 @@ relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
 }
 
 int
-relaycdb_format_meta(int64_t built, int64_t count, char *out, size_t outlen)
+relaycdb_format_meta(int64_t built, int64_t count,
+    const char *const *ids, size_t nids, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "%d %" PRId64 " %" PRId64,
 	    RELAYCDB_VERSION, built, count);
 
+	if (nids > RELAYCDB_IDS_MAX)
+		return -1;
+	for (size_t i = 0; i < nids && n >= 0 && (size_t)n < outlen; i++) {
+		if (!is_id(ids[i], strlen(ids[i])))
+			return -1;
+		n += snprintf(out + n, outlen - (size_t)n, " %s", ids[i]);
+	}
 	return n < 0 || (size_t)n >= outlen ? -1 : n;
 }
 
@@ -143,15 +163,40 @@ int
 relaycdb_parse_meta(const char *val, size_t len, struct relaycdb_meta *m_r,
     const char **error_r)
 {
-	const char *rest;
-	size_t restlen;
+	const char *rest, *sp;
+	size_t restlen, n;
 
+	memset(m_r, 0, sizeof(*m_r));
 	if (split_value(val, len, &m_r->built, &rest, &restlen, error_r) < 0)
 		return -1;
-	if (parse_num(rest, restlen, &m_r->count) < 0) {
+	sp = memchr(rest, ' ', restlen);
+	n = sp != NULL ? (size_t)(sp - rest) : restlen;
+	if (parse_num(rest, n, &m_r->count) < 0) {
 		*error_r = "bad count in snapshot record";
 		return -1;
 	}
+	/* then " <id>" at most RELAYCDB_IDS_MAX times, nothing else */
+	while (n < restlen) {
+		rest += n + 1;
+		restlen -= n + 1;
+		sp = memchr(rest, ' ', restlen);
+		n = sp != NULL ? (size_t)(sp - rest) : restlen;
+		if (m_r->ids == RELAYCDB_IDS_MAX || !is_id(rest, n)) {
+			*error_r = "bad base id in snapshot record";
+			return -1;
+		}
+		memcpy(m_r->id[m_r->ids], rest, n);
+		m_r->id[m_r->ids++][n] = '\0';
+	}
+	return 0;
+}
+
+int
+relaycdb_meta_has_id(const struct relaycdb_meta *m, const char *id)
+{
+	for (size_t i = 0; i < m->ids; i++)
+		if (strcmp(m->id[i], id) == 0)
+			return 1;
 	return 0;
 }
 
@@ -237,14 +282,17 @@ relaycdb_lookup(int fd, const char *ip, struct relaycdb_entry *e_r,
 }
 
 int
-relaycdb_read_meta(int fd, struct relaycdb_meta *m_r, const char **error_r)
+relaycdb_read_meta(int fd, const char *key, struct relaycdb_meta *m_r,
+    const char **error_r)
 {
 	char val[RELAYCDB_VALUE_MAX];
 	size_t len = 0;
-	int r = seek_value(fd, RELAYCDB_META_KEY, val, &len, error_r);
+	int r = seek_value(fd, key, val, &len, error_r);
 
 	if (r == 0)
-		*error_r = "no snapshot record (not a relay snapshot?)";
+		*error_r = strcmp(key, RELAYCDB_DELTA_KEY) == 0 ?
+		    "no delta record (not a relay delta?)" :
+		    "no snapshot record (not a relay snapshot?)";
 	if (r <= 0)
 		return -1;
 	return relaycdb_parse_meta(val, len, m_r, error_r);

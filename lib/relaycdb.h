@@ -6,17 +6,36 @@
 #include <stdint.h>
 
 /*
- * Relay snapshot (cfg->cdb_file), written by watcher/cdbexport.c and
- * read by auth-wrap:
+ * The relay snapshot is a pair of cdbs, written by the watcher
+ * (watcher/snapshot.c) and read by auth-wrap and authrelay-policy
+ * (lib/relaylookup.c):
+ *
+ * base  (cfg->cdb_file): every active relay when it was built; rebuilt
+ *       rarely, off the watcher's event loop.
+ * delta (cfg->cdb_file + RELAYCDB_DELTA_SUFFIX): every relay row that
+ *       changed since the base, rewritten on each change. A revoked relay
+ *       is a record whose expiry has passed (a tombstone): the delta is
+ *       read first and its record, if any, decides.
+ *
+ * Records of both:
  *   key   = canonical IP text (ipaddr_canon), e.g. "192.0.2.10"
  *   value = "1 <expires_unix_seconds> <user>"   (1 = format version)
  * plus one metadata record, whose key can never be an IP:
- *   key   = RELAYCDB_META_KEY
- *   value = "1 <built_unix_seconds> <count>"
+ *   base:  key RELAYCDB_META_KEY,  value "1 <built> <count> <id>"
+ *   delta: key RELAYCDB_DELTA_KEY, value "1 <built> <count> <id> [<id>]"
+ * <id> names a base (RELAYCDB_ID_LEN lowercase hex digits); a delta
+ * lists the one or two bases it is valid on top of, and is never used
+ * with another. A delta's <built> is when the pair was last known to be
+ * current (cdb_max_age applies to it); without a delta file, the base
+ * alone is the snapshot (as written by "authrelayctl export-cdb").
  * Expiry is rounded down to the second, so a grant ends early, never late.
  */
 #define RELAYCDB_VERSION 1
 #define RELAYCDB_META_KEY "!authrelay-snapshot"
+#define RELAYCDB_DELTA_KEY "!authrelay-delta"
+#define RELAYCDB_DELTA_SUFFIX ".delta"
+#define RELAYCDB_ID_LEN 16
+#define RELAYCDB_IDS_MAX 2
 #define RELAYCDB_USER_MAX 255		/* bytes, as sql/schema.sql allows */
 #define RELAYCDB_VALUE_MAX 300		/* "1 " + 20 digits + " " + user */
 
@@ -28,6 +47,8 @@ struct relaycdb_entry {
 struct relaycdb_meta {
 	int64_t built;		/* unix seconds when the snapshot was taken */
 	int64_t count;		/* relay records in the file */
+	size_t ids;		/* base: 0 (legacy) or 1; delta: 1 or 2 */
+	char id[RELAYCDB_IDS_MAX][RELAYCDB_ID_LEN + 1];
 };
 
 /*
@@ -42,9 +63,12 @@ int relaycdb_format(int64_t expires, const char *user, char *out,
 int relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
     const char **error_r);
 
-/* Format/parse the metadata value (same conventions as above). */
-int relaycdb_format_meta(int64_t built, int64_t count, char *out,
-    size_t outlen);
+/*
+ * Format/parse the metadata value (same conventions as above); ids is
+ * an array of nids (0 to RELAYCDB_IDS_MAX) base ids.
+ */
+int relaycdb_format_meta(int64_t built, int64_t count,
+    const char *const *ids, size_t nids, char *out, size_t outlen);
 int relaycdb_parse_meta(const char *val, size_t len, struct relaycdb_meta *m_r,
     const char **error_r);
 
@@ -73,9 +97,15 @@ int relaycdb_active(const struct relaycdb_entry *e, int64_t now,
 int relaycdb_lookup(int fd, const char *ip, struct relaycdb_entry *e_r,
     const char **error_r);
 
-/* Read the metadata record: 0, or -1 (missing = corrupt) with *error_r. */
-int relaycdb_read_meta(int fd, struct relaycdb_meta *m_r,
+/*
+ * Read the metadata record under key (RELAYCDB_META_KEY or
+ * RELAYCDB_DELTA_KEY): 0, or -1 (missing = corrupt) with *error_r.
+ */
+int relaycdb_read_meta(int fd, const char *key, struct relaycdb_meta *m_r,
     const char **error_r);
+
+/* Does the meta record list base id? */
+int relaycdb_meta_has_id(const struct relaycdb_meta *m, const char *id);
 
 /*
  * tcpserver -x cdbs, in ucspi-tcp 0.88's layout (tcprules.c, rules.c):

@@ -512,7 +512,8 @@ static int
 add_meta(struct export_ctx *x, int64_t built)
 {
 	char val[RELAYCDB_VALUE_MAX];
-	int n = relaycdb_format_meta(built, x->st.relays, val, sizeof(val));
+	int n = relaycdb_format_meta(built, x->st.relays, NULL, 0, val,
+	    sizeof(val));
 
 	if (!x->snap.open)
 		return 0;

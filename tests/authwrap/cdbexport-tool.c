@@ -40,7 +40,7 @@ write_snapshot(int argc, char **argv)
 		goto fail;
 	if (strcmp(argv[3], "-") != 0) {
 		n = relaycdb_format_meta(strtoll(argv[3], NULL, 10),
-		    (argc - 4) / 3, val, sizeof(val));
+		    (argc - 4) / 3, NULL, 0, val, sizeof(val));
 		if (n < 0 || cdb_make_add(&cm, RELAYCDB_META_KEY,
 		    sizeof(RELAYCDB_META_KEY) - 1, val, (unsigned)n) < 0)
 			goto fail;

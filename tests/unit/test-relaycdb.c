@@ -62,12 +62,28 @@ test_meta_and_active(void)
 	struct relaycdb_entry e = { .expires = 1000 };
 	char buf[RELAYCDB_VALUE_MAX];
 	const char *why;
-	int n = relaycdb_format_meta(900, 42, buf, sizeof(buf));
+	const char *ids[] = { "0123456789abcdef", "fedcba9876543210", "x" };
+	int n = relaycdb_format_meta(900, 42, NULL, 0, buf, sizeof(buf));
 
 	CHECK(n > 0 && strcmp(buf, "1 900 42") == 0);
 	CHECK(relaycdb_parse_meta(buf, (size_t)n, &m, &why) == 0);
-	CHECK(m.built == 900 && m.count == 42);
+	CHECK(m.built == 900 && m.count == 42 && m.ids == 0);
 	CHECK(relaycdb_parse_meta("1 900 x", 7, &m, &why) == -1);
+	/* base ids: one or two, exactly 16 lowercase hex digits each */
+	n = relaycdb_format_meta(900, 42, ids, 2, buf, sizeof(buf));
+	CHECK(n > 0 && strcmp(buf,
+	    "1 900 42 0123456789abcdef fedcba9876543210") == 0);
+	CHECK(relaycdb_parse_meta(buf, (size_t)n, &m, &why) == 0);
+	CHECK(m.ids == 2 && relaycdb_meta_has_id(&m, ids[1]) &&
+	    relaycdb_meta_has_id(&m, ids[0]) &&
+	    !relaycdb_meta_has_id(&m, "0000000000000000"));
+	CHECK(relaycdb_format_meta(900, 42, ids + 1, 2, buf, sizeof(buf)) == -1);
+	CHECK(relaycdb_format_meta(900, 42, ids, 3, buf, sizeof(buf)) == -1);
+	CHECK(relaycdb_parse_meta("1 900 42 0123456789ABCDEF", 25, &m, &why) == -1);
+	CHECK(relaycdb_parse_meta("1 900 42 0123456789abcde", 24, &m, &why) == -1);
+	CHECK(relaycdb_parse_meta("1 900 42 0123456789abcdef ", 26, &m, &why) == -1);
+	CHECK(relaycdb_parse_meta("1 900 42 0123456789abcdef 0123456789abcdef "
+	    "0123456789abcdef", 59, &m, &why) == -1);
 	CHECK(relaycdb_active(&e, 999, 100, &why) == 1);
 	CHECK(relaycdb_active(&e, 1000, 100, &why) == 0);	/* exact */
 	CHECK(relaycdb_active(&e, 1001, 100, &why) == 0);
@@ -98,11 +114,13 @@ test_lookup(void)
 	CHECK(e.expires == 2000 && strcmp(e.user, "alice") == 0);
 	CHECK(relaycdb_lookup(fd, "192.0.2.12", &e, &why) == 0);
 	CHECK(relaycdb_lookup(fd, "192.0.2.11", &e, &why) == -1);
-	CHECK(relaycdb_read_meta(fd, &m, &why) == 0 && m.built == 1500);
+	CHECK(relaycdb_read_meta(fd, RELAYCDB_META_KEY, &m, &why) == 0 &&
+	    m.built == 1500);
+	CHECK(relaycdb_read_meta(fd, RELAYCDB_DELTA_KEY, &m, &why) == -1);
 	/* a file that is not a cdb: an error, never "not found" */
 	CHECK(ftruncate(fd, 100) == 0);
 	CHECK(relaycdb_lookup(fd, "192.0.2.10", &e, &why) == -1);
-	CHECK(relaycdb_read_meta(fd, &m, &why) == -1);
+	CHECK(relaycdb_read_meta(fd, RELAYCDB_META_KEY, &m, &why) == -1);
 	close(fd);
 	unlink(path);
 }
