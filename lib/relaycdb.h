@@ -1,4 +1,4 @@
-/* relaycdb.h - THE record format of the relay snapshot and tcprules cdbs. */
+/* relaycdb.h - THE record format of the relay snapshot cdbs. */
 #ifndef AUTHRELAY_RELAYCDB_H
 #define AUTHRELAY_RELAYCDB_H
 
@@ -106,50 +106,5 @@ int relaycdb_read_meta(int fd, const char *key, struct relaycdb_meta *m_r,
 
 /* Does the meta record list base id? */
 int relaycdb_meta_has_id(const struct relaycdb_meta *m, const char *id);
-
-/*
- * tcpserver -x cdbs, in ucspi-tcp 0.88's layout (tcprules.c, rules.c):
- *   key   = address text exactly as written ("1.2.3.4", "1.2.3.", "",
- *           "=host", "info@1.2.3.4"); ranges "1.2.3.4-9" expand to
- *           one key per number
- *   value = "D\0" for deny, then "+NAME=value\0" per variable
- * tcpserver takes the first record of a key, so rules added first win.
- */
-#define RELAYCDB_RULE_MAX 4096		/* longest tcprules line accepted */
-
-struct relaycdb_rule {
-	char address[RELAYCDB_RULE_MAX];
-	size_t address_len;
-	char data[RELAYCDB_RULE_MAX];
-	size_t data_len;
-};
-
-/*
- * Parse one tcprules line (with or without its newline) the way
- * tcprules 0.88 does. Returns 1 with *r_r filled, 0 for a line that
- * tcprules ignores (comment, blank, no colon), -1 with *error_r for a
- * line tcprules rejects.
- */
-int relaycdb_rule_parse(const char *line, size_t len,
-    struct relaycdb_rule *r_r, const char **error_r);
-
-/* Called once per key a rule produces; nonzero return stops the walk. */
-typedef int relaycdb_key_fn(void *ctx, const char *key, size_t klen,
-    const char *data, size_t dlen);
-
-/*
- * Call fn for every key of rule r, expanding a range as tcprules does.
- * Returns fn's nonzero result, 0 when done, or -1 with *error_r for a
- * malformed range.
- */
-int relaycdb_rule_keys(const struct relaycdb_rule *r, relaycdb_key_fn *fn,
-    void *ctx, const char **error_r);
-
-/* Value of a relay's allow rule: "+RELAYCLIENT=<relayclient>\0". */
-int relaycdb_tcp_value(const char *relayclient, char *out, size_t outlen);
-
-/* Does tcprules data (as above) say deny? Does it set variable name? */
-int relaycdb_data_is_deny(const char *data, size_t len);
-int relaycdb_data_has_var(const char *data, size_t len, const char *name);
 
 #endif

@@ -135,8 +135,10 @@ age_problem(const struct config *cfg, int64_t built, int64_t now)
 /*
  * One attempt at reading the pair. The delta is opened first: it names
  * the base(s) it belongs to, and the writer replaces the base only while
- * the delta on disk names both the old and the new one. 1/0/-1 as
- * relaycdb_lookup; -2 when the files did not belong together (retry).
+ * the delta on disk names both the old and the new one. A delta is
+ * trusted only with a base it names: its records may be older than
+ * another base's. 1/0/-1 as relaycdb_lookup; -2 when the files did not
+ * belong together (read again).
  */
 static int
 cdb_pair_lookup(const struct config *cfg, const char *delta_path,
@@ -150,14 +152,6 @@ cdb_pair_lookup(const struct config *cfg, const char *delta_path,
 	dfd = open_checked(delta_path, cfg, &dmeta, RELAYCDB_DELTA_KEY, err_r);
 	if (dfd < 0 && errno != ENOENT)
 		return -1;
-	if (dfd >= 0 && (*err_r = age_problem(cfg, dmeta.built, now)) != NULL) {
-		close(dfd);
-		return -1;
-	}
-	if (dfd >= 0 && (r = relaycdb_lookup(dfd, ip, e_r, err_r)) != 0) {
-		close(dfd);
-		return r;	/* the delta's record decides: grant or tombstone */
-	}
 	*which_r = cfg->cdb_file;
 	bfd = open_checked(cfg->cdb_file, cfg, &bmeta, RELAYCDB_META_KEY, err_r);
 	if (bfd < 0) {
@@ -169,14 +163,21 @@ cdb_pair_lookup(const struct config *cfg, const char *delta_path,
 		/* a base alone (authrelayctl export-cdb): its age counts */
 		r = (*err_r = age_problem(cfg, bmeta.built, now)) != NULL ? -1 :
 		    relaycdb_lookup(bfd, ip, e_r, err_r);
-	} else if (bmeta.ids != 1 || !relaycdb_meta_has_id(&dmeta, bmeta.id[0])) {
+		close(bfd);
+		return r;
+	}
+	*which_r = delta_path;
+	if (bmeta.ids != 1 || !relaycdb_meta_has_id(&dmeta, bmeta.id[0])) {
 		*err_r = "delta does not belong to this base";
 		r = -2;
-	} else
+	} else if ((*err_r = age_problem(cfg, dmeta.built, now)) != NULL)
+		r = -1;
+	else if ((r = relaycdb_lookup(dfd, ip, e_r, err_r)) == 0) {
+		*which_r = cfg->cdb_file;	/* not in the delta: the base decides */
 		r = relaycdb_lookup(bfd, ip, e_r, err_r);
+	}
 	close(bfd);
-	if (dfd >= 0)
-		close(dfd);
+	close(dfd);
 	return r;
 }
 

@@ -69,7 +69,6 @@ struct store {
 	enum store_job job;
 	size_t job_events;
 	struct strbuf arrays[8];
-	int notified;
 	char last_error[256];
 };
 
@@ -156,10 +155,6 @@ store_start_connect(struct store *st, int64_t now_ms)
 	st->deadline_ms = now_ms + CONNECT_DEADLINE_MS;
 }
 
-static int store_send(struct store *st, const char *sql, int nparams,
-    const char *const *params, enum store_job job, size_t events,
-    int64_t now_ms);
-
 static void
 store_continue_connect(struct store *st, int64_t now_ms)
 {
@@ -171,9 +166,6 @@ store_continue_connect(struct store *st, int64_t now_ms)
 		st->state = STORE_IDLE;
 		st->backoff_ms = BACKOFF_MIN_MS;
 		log_info("event=db_connected");
-		/* Changes by others (authrelayctl) must reach the snapshot too. */
-		store_send(st, "LISTEN authrelay_relay", 0, NULL, STORE_JOB_LISTEN,
-		    0, now_ms);
 	}
 }
 
@@ -359,26 +351,6 @@ store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
 	return 1;
 }
 
-static void
-store_drain_notifies(struct store *st)
-{
-	PGnotify *n;
-
-	while ((n = PQnotifies(st->conn)) != NULL) {
-		st->notified = 1;
-		PQfreemem(n);
-	}
-}
-
-int
-store_take_notified(struct store *st)
-{
-	int was = st->notified;
-
-	st->notified = 0;
-	return was;
-}
-
 int
 store_handle_io(struct store *st, int64_t now_ms, struct store_result *res)
 {
@@ -401,7 +373,6 @@ store_handle_io(struct store *st, int64_t now_ms, struct store_result *res)
 		snprintf(res->error, sizeof(res->error), "connection lost");
 		return 1;
 	}
-	store_drain_notifies(st);
 	if (st->state == STORE_IDLE)
 		return 0;
 	if (PQisBusy(st->conn))

@@ -8,7 +8,7 @@
 #include "event.h"
 
 enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_IDLE, STORE_BUSY };
-enum store_job { STORE_JOB_NONE, STORE_JOB_BATCH, STORE_JOB_SWEEP, STORE_JOB_LISTEN };
+enum store_job { STORE_JOB_NONE, STORE_JOB_BATCH, STORE_JOB_SWEEP };
 
 struct store_result {
 	enum store_job job;
@@ -51,13 +51,6 @@ int store_send_sweep(struct store *st, int64_t now_ms);
 /* Read what the server sent; 1 when a job finished (*res filled). */
 int store_handle_io(struct store *st, int64_t now_ms, struct store_result *res);
 
-/*
- * Did another session change the relay table (authrelayctl allow,
- * revoke, expire)? The store LISTENs for the schema's notifications.
- * Returns and clears the flag.
- */
-int store_take_notified(struct store *st);
-
 /* The connection, for synchronous work while IDLE (cdb export). */
 PGconn *store_conn(struct store *st);
 
@@ -69,9 +62,11 @@ void store_reset(struct store *st, int64_t now_ms, const char *why);
 
 /*
  * Delete at most STORE_SWEEP_BATCH expired relays, batched by ctid (no
- * rescan of the table per batch), returning their addresses.
+ * rescan of the table per batch), returning their addresses; and the
+ * tombstones of revoked relays once those would have expired.
  */
 #define STORE_SWEEP_SQL \
+"WITH gone AS (DELETE FROM relay_tombstone WHERE purge_at <= now()) " \
 "DELETE FROM relay WHERE ctid = ANY (ARRAY(" \
 "  SELECT ctid FROM relay WHERE expires_at <= now() LIMIT 10000))" \
 "  AND expires_at <= now() RETURNING host(ip)"

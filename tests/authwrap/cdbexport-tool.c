@@ -1,4 +1,4 @@
-/* cdbexport-tool.c - test driver for watcher/cdbexport.c and watcher/sync.c. */
+/* cdbexport-tool.c - test driver for the snapshot writers and loop (watcher/snap*.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,11 +9,13 @@
 #include <libpq-fe.h>
 
 #include "atomicfile.h"
-#include "../../watcher/cdbexport.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "relaycdb.h"
-#include "../../watcher/sync.h"
+#include "../../watcher/snapshot.h"
+#include "../../watcher/snapverify.h"
+#include "../../watcher/snapwrite.h"
 
 static void
 usage(void)
@@ -65,8 +67,10 @@ int
 main(int argc, char **argv)
 {
 	struct config cfg;
-	struct cdbexport_stats st;
+	struct snapwrite_tcp_stats tcp;
+	struct snapbase base;
 	char err[CONFIG_ERROR_MAX];
+	int64_t start = clock_ms();
 	PGconn *conn;
 	int rc;
 
@@ -80,7 +84,7 @@ main(int argc, char **argv)
 	}
 	log_init("authrelayd", 1, 0);
 	if (strcmp(argv[1], "sync") == 0) {
-		rc = sync_run(&cfg);
+		rc = snapshot_run(&cfg);
 		config_free(&cfg);
 		return rc;
 	}
@@ -92,17 +96,17 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[1], "export") == 0) {
-		rc = cdbexport_run(conn, &cfg, &st, err, sizeof(err));
+		rc = snapwrite_all(conn, &cfg, &base, &tcp, err, sizeof(err));
 		if (rc < 0)
 			fprintf(stderr, "cdbexport-tool: export: %s\n", err);
 		else
 			printf("relays=%" PRId64 " skipped=%" PRId64
 			    " static_keys=%" PRId64 " tcp_relays=%" PRId64
-			    " ms=%" PRId64 "\n", st.relays, st.skipped,
-			    st.static_keys, st.tcp_relays, st.elapsed_ms);
+			    " ms=%" PRId64 "\n", base.count, base.skipped,
+			    tcp.static_keys, tcp.relays, clock_ms() - start);
 		rc = rc < 0 ? 1 : 0;
 	} else if (strcmp(argv[1], "verify") == 0) {
-		rc = cdbexport_verify(conn, &cfg, stdout);
+		rc = snapverify_run(conn, &cfg, stdout);
 		printf("differences=%d\n", rc);
 		rc = rc == 0 ? 0 : rc < 0 ? 2 : 1;
 	} else

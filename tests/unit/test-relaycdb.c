@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "relaycdb.h"
+#include "tcprules.h"
 
 static void
 test_format(void)
@@ -150,14 +151,14 @@ collect(void *ctx, const char *key, size_t klen, const char *data,
 static const char *
 rule(const char *line, int want)
 {
-	struct relaycdb_rule *r = malloc(sizeof(*r));
+	struct tcprules_rule *r = malloc(sizeof(*r));
 	const char *why = NULL;
-	int rc = relaycdb_rule_parse(line, strlen(line), r, &why);
+	int rc = tcprules_parse(line, strlen(line), r, &why);
 
 	keys[0] = '\0';
 	CHECK(rc == want);
 	if (rc == 1)
-		CHECK(relaycdb_rule_keys(r, collect, NULL, &why) == 0);
+		CHECK(tcprules_keys(r, collect, NULL, &why) == 0);
 	free(r);
 	return keys;
 }
@@ -194,11 +195,11 @@ test_tcprules(void)
 static void
 test_bad_range(void)
 {
-	struct relaycdb_rule *r = malloc(sizeof(*r));
+	struct tcprules_rule *r = malloc(sizeof(*r));
 	const char *why = NULL;
 
-	CHECK(relaycdb_rule_parse("1.2.3.x-5:allow", 15, r, &why) == 1);
-	CHECK(relaycdb_rule_keys(r, collect, NULL, &why) == -1 && why != NULL);
+	CHECK(tcprules_parse("1.2.3.x-5:allow", 15, r, &why) == 1);
+	CHECK(tcprules_keys(r, collect, NULL, &why) == -1 && why != NULL);
 	free(r);
 }
 
@@ -206,18 +207,18 @@ static void
 test_tcp_values(void)
 {
 	char buf[64];
-	int n = relaycdb_tcp_value("", buf, sizeof(buf));
+	int n = tcprules_relay_value("", buf, sizeof(buf));
 
 	CHECK(n == 14 && memcmp(buf, "+RELAYCLIENT=\0", 14) == 0);
-	n = relaycdb_tcp_value("@fix.me", buf, sizeof(buf));
+	n = tcprules_relay_value("@fix.me", buf, sizeof(buf));
 	CHECK(n == 21 && memcmp(buf, "+RELAYCLIENT=@fix.me\0", 21) == 0);
-	CHECK(relaycdb_tcp_value("", buf, 13) == -1);
-	CHECK(relaycdb_data_is_deny("D\0+X=1\0", 7));
-	CHECK(!relaycdb_data_is_deny("+D=1\0", 5));
-	CHECK(!relaycdb_data_is_deny("", 0));
-	CHECK(relaycdb_data_has_var("D\0+RELAYCLIENT=\0", 16, "RELAYCLIENT"));
-	CHECK(!relaycdb_data_has_var("+RELAYCLIENTX=\0", 15, "RELAYCLIENT"));
-	CHECK(!relaycdb_data_has_var("+RBLSMTPD=\0", 11, "RELAYCLIENT"));
+	CHECK(tcprules_relay_value("", buf, 13) == -1);
+	CHECK(tcprules_data_is_deny("D\0+X=1\0", 7));
+	CHECK(!tcprules_data_is_deny("+D=1\0", 5));
+	CHECK(!tcprules_data_is_deny("", 0));
+	CHECK(tcprules_data_has_var("D\0+RELAYCLIENT=\0", 16, "RELAYCLIENT"));
+	CHECK(!tcprules_data_has_var("+RELAYCLIENTX=\0", 15, "RELAYCLIENT"));
+	CHECK(!tcprules_data_has_var("+RBLSMTPD=\0", 11, "RELAYCLIENT"));
 }
 
 int

@@ -7,8 +7,8 @@
 pg_start
 watcher_start "cdb_file = $T/relay.cdb" "cdb_interval = 20ms"
 fifo_writer_open
-in_cdb() { cdb -q "$T/relay.cdb" "$1" >/dev/null 2>&1; }
-not_in_cdb() { ! in_cdb "$1"; }
+in_cdb() { snapshot_grants "$T/authrelay.conf" "$1"; }
+not_in_cdb() { snapshot_refuses "$T/authrelay.conf" "$1"; }
 
 dovecot_login alice 192.0.2.10 >&$FIFO_FD
 wait_for 10 in_cdb 192.0.2.10
