@@ -74,6 +74,28 @@ DROP TRIGGER IF EXISTS relay_tombstone ON relay;
 CREATE TRIGGER relay_tombstone AFTER DELETE ON relay
 	FOR EACH ROW WHEN (OLD.expires_at > now())
 	EXECUTE FUNCTION authrelay_relay_tombstone();
+-- TRUNCATE revokes everything at once: one tombstone for 0.0.0.0 (never
+-- a relay) tells every snapshot reader to start again from a new base.
+-- Kept for two days, longer than any grant auth-wrap honours.
+CREATE OR REPLACE FUNCTION authrelay_relay_truncated() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO relay_tombstone (ip, purge_at)
+	VALUES ('0.0.0.0', now() + interval '2 days');
+	RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS relay_truncated ON relay;
+CREATE TRIGGER relay_truncated AFTER TRUNCATE ON relay
+	FOR EACH STATEMENT EXECUTE FUNCTION authrelay_relay_truncated();
+
+-- Which database a snapshot was read from: a base from another one (a
+-- database dropped and created again, a restore) is never continued.
+CREATE TABLE IF NOT EXISTS authrelay_instance (id text PRIMARY KEY);
+INSERT INTO authrelay_instance (id)
+	SELECT md5(random()::text || clock_timestamp()::text)
+	WHERE NOT EXISTS (SELECT 1 FROM authrelay_instance);
+
 -- rows of a version-1 database get their stamp
 UPDATE relay SET txid = NULL WHERE txid IS NULL;
 

@@ -38,6 +38,7 @@ struct counters {
 	uint64_t lines, matched, granted, ignored, bad_field, too_long;
 	uint64_t limit, committed, db_errors, swept, snapshot_restarts;
 	uint64_t untrusted;
+	int64_t loop_busy_max_ms;	/* longest stretch between two polls */
 };
 
 struct watcher {
@@ -244,7 +245,7 @@ log_counters(const struct watcher *w)
 	log_info("event=counters lines=%llu matched=%llu granted=%llu ignored=%llu "
 	    "bad_field=%llu too_long=%llu limit=%llu oversized=%llu queued=%zu "
 	    "dropped=%llu committed=%llu db_errors=%llu swept=%llu "
-	    "snapshot_restarts=%llu untrusted=%llu",
+	    "snapshot_restarts=%llu untrusted=%llu loop_busy_max_ms=%lld",
 	    (unsigned long long)w->n.lines, (unsigned long long)w->n.matched,
 	    (unsigned long long)w->n.granted, (unsigned long long)w->n.ignored,
 	    (unsigned long long)w->n.bad_field, (unsigned long long)w->n.too_long,
@@ -254,7 +255,8 @@ log_counters(const struct watcher *w)
 	    (unsigned long long)w->n.committed, (unsigned long long)w->n.db_errors,
 	    (unsigned long long)w->n.swept,
 	    (unsigned long long)w->n.snapshot_restarts,
-	    (unsigned long long)w->n.untrusted);
+	    (unsigned long long)w->n.untrusted,
+	    (long long)w->n.loop_busy_max_ms);
 }
 
 static int
@@ -636,9 +638,9 @@ handle_result(struct watcher *w, const struct store_result *res)
 			w->sweep_more = res->rows >= STORE_SWEEP_BATCH;
 			if (res->rows > 0)
 				log_info("event=expired relays=%ld", res->rows);
-			for (int i = 0; res->tuples != NULL && i < PQntuples(res->tuples); i++)
+			for (size_t i = 0; i < res->naddrs; i++)
 				hook_run(w->cfg.on_change, "expire",
-				    PQgetvalue(res->tuples, i, 0));
+				    res->addrs[i]);
 		}
 		return;
 	}
@@ -725,12 +727,17 @@ static int
 run_loop(struct watcher *w)
 {
 	struct store_result res;
+	int64_t busy_from = clock_ms();
 
 	for (;;) {
 		struct pollfd pfd[3];
 		short store_events = 0;
 		int store_fd = store_poll_fd(w->store, &store_events);
 		int64_t now = clock_ms();
+
+		/* how long the loop went without looking at its inputs */
+		if (now - busy_from > w->n.loop_busy_max_ms)
+			w->n.loop_busy_max_ms = now - busy_from;
 
 		if (w->stopping && w->queue.len == 0 &&
 		    store_state(w->store) != STORE_BUSY) {
@@ -750,13 +757,14 @@ run_loop(struct watcher *w)
 			return 1;
 		}
 		now = clock_ms();
+		busy_from = now;
 		if (pfd[0].revents)
 			handle_signals(w);
 		if (pfd[1].revents)
 			read_input(w);
 		if (pfd[2].revents && store_handle_io(w->store, now, &res)) {
 			handle_result(w, &res);
-			PQclear(res.tuples);
+			store_result_free(&res);
 		}
 		spawn_snapshot(w, now);
 		store_tick(w->store, now);

@@ -148,7 +148,8 @@ pgcopy_rows(PGconn *conn, pgcopy_row_fn *fn, void *ctx, int64_t *bad_r,
  */
 int
 pgcopy_active(PGconn *conn, pgcopy_row_fn *fn, void *ctx, int64_t *now_r,
-    struct pgsnap *snap_r, int64_t *bad_r, char *err, size_t errlen)
+    struct pgsnap *snap_r, char *instance_r, int64_t *bad_r, char *err,
+    size_t errlen)
 {
 	PGresult *res;
 
@@ -160,7 +161,8 @@ pgcopy_active(PGconn *conn, pgcopy_row_fn *fn, void *ctx, int64_t *now_r,
 	/* in REPEATABLE READ, pg_current_snapshot() is the COPY's snapshot */
 	res = PQexecParams(conn,
 	    "SELECT floor(extract(epoch FROM now()))::bigint,"
-	    " pg_current_snapshot()::text",
+	    " pg_current_snapshot()::text,"
+	    " (SELECT id FROM authrelay_instance LIMIT 1)",
 	    0, NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		pgcopy_db_error(conn, err, errlen);
@@ -174,6 +176,9 @@ pgcopy_active(PGconn *conn, pgcopy_row_fn *fn, void *ctx, int64_t *now_r,
 		PQclear(res);
 		goto fail;
 	}
+	if (instance_r != NULL)
+		snprintf(instance_r, PGCOPY_INSTANCE_MAX, "%s",
+		    PQgetvalue(res, 0, 2));
 	PQclear(res);
 	/* COPY, not a cursor: the server streams while we build the cdb */
 	res = PQexecParams(conn, "COPY (SELECT host(ip),"

@@ -11,6 +11,9 @@
 #include "pgsnap.h"
 #include "relaycdb.h"
 
+/* Room for the database's authrelay_instance id. */
+#define PGCOPY_INSTANCE_MAX 64
+
 /* Room for a user as COPY may spell it (escapes), decoded. */
 #define PGCOPY_USER_MAX (RELAYCDB_USER_MAX * 4 + 1)
 
@@ -47,10 +50,12 @@ int pgcopy_rows(PGconn *conn, pgcopy_row_fn *fn, void *ctx, int64_t *bad_r,
 /*
  * Walk the active relays (expires_at > now()) in one REPEATABLE READ
  * snapshot: *now_r gets the transaction time (unix seconds) and, when
- * snap_r is not NULL, the snapshot the rows were read in. conn must be
- * idle. 0, or -1 with "what: why" in err.
+ * snap_r is not NULL, the snapshot the rows were read in and the
+ * database's instance id (PGCOPY_INSTANCE_MAX bytes at instance_r).
+ * conn must be idle. 0, or -1 with "what: why" in err.
  */
 int pgcopy_active(PGconn *conn, pgcopy_row_fn *fn, void *ctx, int64_t *now_r,
-    struct pgsnap *snap_r, int64_t *bad_r, char *err, size_t errlen);
+    struct pgsnap *snap_r, char *instance_r, int64_t *bad_r, char *err,
+    size_t errlen);
 
 #endif

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "deltamap.h"
 #include "log.h"
+#include "pgcopy.h"
 #include "pgsnap.h"
 #include "snapshot.h"
 #include "snapwrite.h"
@@ -31,6 +32,9 @@
 #define REBASE_RETRY_MS 5000
 #define WRITE_DUTY 4		/* writing the delta: at most 1/4 of the time */
 #define ERR_MAX 512
+/* a delta naming this base matches no base: auth-wrap refuses */
+#define NO_BASE_ID "0000000000000000"
+#define EVERYTHING_REVOKED "0.0.0.0"	/* the TRUNCATE tombstone */
 
 /*
  * The tombstones and rows the snapshot $1/$2 did not see (tombstones
@@ -70,6 +74,8 @@ struct snap {
 	/* the base on disk */
 	int have_base;
 	char base_id[RELAYCDB_ID_LEN + 1];
+	char base_instance[PGCOPY_INSTANCE_MAX];	/* the database it is of */
+	char db_instance[PGCOPY_INSTANCE_MAX];	/* the one we are connected to */
 	int64_t base_count;
 	dev_t base_dev;
 	ino_t base_ino;
@@ -113,6 +119,10 @@ connect_db(const struct config *cfg, const char *appname)
 	return PQconnectdbParams(keys, values, 1);
 }
 
+static void reset(struct snap *s, const char *why);
+static void job_stop(struct job *j);
+static void clean_stale_temps(const char *path);
+
 static int
 query_bool(PGconn *conn, const char *sql, int *v_r)
 {
@@ -139,6 +149,17 @@ try_connect(struct snap *s)
 		drop_connection(s, PQerrorMessage(s->conn));
 		return;
 	}
+	res = PQexec(s->conn, "SELECT id FROM authrelay_instance LIMIT 1");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		PQclear(res);
+		drop_connection(s, "no authrelay_instance row (run sql/schema.sql)");
+		return;
+	}
+	snprintf(s->db_instance, sizeof(s->db_instance), "%s",
+	    PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (s->have_base && strcmp(s->db_instance, s->base_instance) != 0)
+		reset(s, "the base is of another database");
 	if (!s->standby) {
 		res = PQexec(s->conn, "LISTEN authrelay_relay");
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -173,6 +194,8 @@ merge_row(struct snap *s, PGresult *res, int i)
 		return 0;
 	}
 	ipaddr_format(&addr, canon);
+	if (strcmp(canon, EVERYTHING_REVOKED) == 0)
+		return 2;
 	return deltamap_set(&s->delta, canon, expires, PQgetvalue(res, i, 3),
 	    txid);
 }
@@ -204,6 +227,12 @@ fetch_changes(struct snap *s)
 	for (int i = 0; i < last; i++) {
 		int r = merge_row(s, res, i);
 
+		if (r == 2) {
+			pgsnap_free(&now_seen);
+			PQclear(res);
+			reset(s, "the relay table was truncated");
+			return 0;
+		}
 		if (r < 0) {
 			log_err("event=sync_fetch_failed error=\"out of memory\"");
 			pgsnap_free(&now_seen);
@@ -276,7 +305,7 @@ adopt_base(struct snap *s, const char *path)
 	const char *why;
 
 	if (snapwrite_read_base(path, s->cfg, s->base_id, &s->base_count,
-	    &snap, &why) < 0) {
+	    &snap, s->base_instance, &why) < 0) {
 		log_info("event=base_unusable file=%s reason=\"%s\"", path, why);
 		s->have_base = 0;
 		return -1;
@@ -291,6 +320,34 @@ adopt_base(struct snap *s, const char *path)
 	log_info("event=base_adopted id=%s relays=%lld", s->base_id,
 	    (long long)s->base_count);
 	return 0;
+}
+
+/*
+ * The delta can no longer say what changed (the table was truncated, the
+ * base is of another database): refuse everything until a new base is
+ * in place, by a delta that belongs to no base, and build one now.
+ */
+static void
+reset(struct snap *s, const char *why)
+{
+	const char *ids[1] = { NO_BASE_ID };
+	char err[ERR_MAX];
+
+	log_warn("event=snapshot_reset reason=\"%s\"", why);
+	deltamap_free(&s->delta);
+	deltamap_init(&s->delta);
+	pgsnap_free(&s->seen);
+	s->have_seen = 0;
+	if (s->have_base && snapwrite_delta(s->cfg, &s->delta, s->built, ids, 1,
+	    err, sizeof(err)) < 0)
+		log_err("event=delta_write_failed error=\"%s\"", err);
+	s->have_base = 0;
+	s->delta_dirty = 0;
+	s->next_rebase_ms = 0;
+	if (s->rebase.pid > 0) {	/* it may have read before the change */
+		job_stop(&s->rebase);
+		clean_stale_temps(s->cfg->cdb_file);
+	}
 }
 
 static void
@@ -417,11 +474,13 @@ static void
 install_base(struct snap *s, const char *tmp, int64_t took_ms)
 {
 	char id[RELAYCDB_ID_LEN + 1], err[ERR_MAX];
+	char instance[PGCOPY_INSTANCE_MAX];
 	const char *ids[2] = { s->base_id, id }, *why;
 	struct pgsnap bsnap;
 	int64_t count;
 
-	if (snapwrite_read_base(tmp, s->cfg, id, &count, &bsnap, &why) < 0) {
+	if (snapwrite_read_base(tmp, s->cfg, id, &count, &bsnap, instance,
+	    &why) < 0) {
 		log_err("event=rebase_failed error=\"%s: %s\"", tmp, why);
 		unlink(tmp);
 		return;
@@ -463,6 +522,7 @@ install_base(struct snap *s, const char *tmp, int64_t took_ms)
 		}
 	}
 	memcpy(s->base_id, id, sizeof(id));
+	memcpy(s->base_instance, instance, sizeof(instance));
 	s->base_count = count;
 	s->have_base = 1;
 	note_base_file(s);
@@ -582,6 +642,22 @@ poll_timeout(const struct snap *s, int64_t now)
 	if (s->tcp_dirty && s->tcp.pid < 0 && until(s->next_tcp_ms, now) < t)
 		t = until(s->next_tcp_ms, now);
 	return (int)(t > REFRESH_MAX_MS ? REFRESH_MAX_MS : t);
+}
+
+/*
+ * Notifications libpq already holds: those that arrived during one of our
+ * own queries never make the socket readable again.
+ */
+static void
+take_notifications(struct snap *s)
+{
+	PGnotify *n;
+
+	while (s->conn != NULL && (n = PQnotifies(s->conn)) != NULL) {
+		s->need_fetch = 1;
+		s->tcp_dirty = 1;	/* also without cdb_file (no fetches) */
+		PQfreemem(n);
+	}
 }
 
 static void
@@ -710,6 +786,7 @@ snapshot_run(const struct config *cfg)
 		struct pollfd p[4];
 
 		snap_step(&s);
+		take_notifications(&s);
 		p[0] = (struct pollfd){ sigfd, POLLIN, 0 };
 		p[1] = (struct pollfd){ s.conn != NULL ? PQsocket(s.conn) : -1,
 		    POLLIN, 0 };

@@ -256,7 +256,7 @@ snapverify_run(PGconn *conn, const struct config *cfg, FILE *report)
 		fprintf(report, "error: memfd: %s\n", strerror(errno));
 		goto out;
 	}
-	if (pgcopy_active(conn, verify_row, &v, &now, NULL, &bad, err,
+	if (pgcopy_active(conn, verify_row, &v, &now, NULL, NULL, &bad, err,
 	    sizeof(err)) < 0) {
 		cdb_make_finish(&v.cm);
 		fprintf(report, "error: %s\n", err);

@@ -153,7 +153,9 @@ base_meta(struct outcdb *o, const struct snapbase *b, char *err,
 	rc = out_add(o, RELAYCDB_META_KEY, strlen(RELAYCDB_META_KEY), val,
 	    (size_t)n, err, errlen) < 0 ||
 	    out_add(o, SNAPWRITE_PGSNAP_KEY, strlen(SNAPWRITE_PGSNAP_KEY), text,
-	    strlen(text), err, errlen) < 0 ? -1 : 0;
+	    strlen(text), err, errlen) < 0 ||
+	    out_add(o, SNAPWRITE_INSTANCE_KEY, strlen(SNAPWRITE_INSTANCE_KEY),
+	    b->instance, strlen(b->instance), err, errlen) < 0 ? -1 : 0;
 	free(text);
 	return rc;
 }
@@ -178,8 +180,8 @@ build_base(PGconn *conn, const struct config *cfg, struct snapbase *b,
 	}
 	if (out_open(&out, cfg->cdb_file, err, errlen) < 0)
 		return -1;
-	if (pgcopy_active(conn, base_row, &x, &b->built, &b->snap, &bad, err,
-	    errlen) < 0)
+	if (pgcopy_active(conn, base_row, &x, &b->built, &b->snap, b->instance,
+	    &bad, err, errlen) < 0)
 		goto fail;
 	b->count = x.count;
 	b->skipped = x.skipped + bad;
@@ -278,7 +280,7 @@ fail:
 int
 snapwrite_read_base(const char *path, const struct config *cfg,
     char id_r[RELAYCDB_ID_LEN + 1], int64_t *count_r, struct pgsnap *snap_r,
-    const char **why_r)
+    char instance_r[PGCOPY_INSTANCE_MAX], const char **why_r)
 {
 	struct relaycdb_meta meta;
 	char *text = NULL;
@@ -304,6 +306,13 @@ snapwrite_read_base(const char *path, const struct config *cfg,
 		goto out;
 	}
 	text[len] = '\0';
+	if (cdb_seek(fd, SNAPWRITE_INSTANCE_KEY, strlen(SNAPWRITE_INSTANCE_KEY),
+	    &len) <= 0 || len >= PGCOPY_INSTANCE_MAX ||
+	    read(fd, instance_r, len) != (ssize_t)len) {
+		*why_r = "no database record";
+		goto out;
+	}
+	instance_r[len] = '\0';
 	if (pgsnap_parse(text, snap_r) < 0) {
 		*why_r = "malformed snapshot record";
 		goto out;
@@ -383,7 +392,7 @@ snapwrite_tcp(PGconn *conn, const struct config *cfg,
 	if (cfg->tcp_rules[0] != '\0' && tcprules_load(cfg->tcp_rules,
 	    &x.rules, tcp_static_key, &x, err, errlen) < 0)
 		goto out;
-	if (pgcopy_active(conn, tcp_row, &x, &now, NULL, &bad, err,
+	if (pgcopy_active(conn, tcp_row, &x, &now, NULL, NULL, &bad, err,
 	    errlen) < 0 || out_finish(&out, 1, err, errlen) < 0)
 		goto out;
 	rc = 0;

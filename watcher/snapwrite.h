@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include "atomicfile.h"
+#include "pgcopy.h"
 #include "config.h"
 #include "deltamap.h"
 #include "pgsnap.h"
@@ -19,6 +20,7 @@
  * continue the delta from it.
  */
 #define SNAPWRITE_PGSNAP_KEY "!authrelay-pgsnap"
+#define SNAPWRITE_INSTANCE_KEY "!authrelay-db"	/* authrelay_instance.id */
 
 /* A base built under a temp name, not yet in place. */
 struct snapbase {
@@ -28,6 +30,7 @@ struct snapbase {
 	int64_t count;		/* relays written */
 	int64_t skipped;	/* never_relay or malformed rows */
 	struct pgsnap snap;	/* what the read saw */
+	char instance[PGCOPY_INSTANCE_MAX];	/* of which database */
 };
 
 /*
@@ -56,8 +59,8 @@ int snapwrite_delta(const struct config *cfg, const struct deltamap *m,
  * with *why_r.
  */
 int snapwrite_read_base(const char *path, const struct config *cfg,
-    char id_r[RELAYCDB_ID_LEN + 1],
-    int64_t *count_r, struct pgsnap *snap_r, const char **why_r);
+    char id_r[RELAYCDB_ID_LEN + 1], int64_t *count_r, struct pgsnap *snap_r,
+    char instance_r[PGCOPY_INSTANCE_MAX], const char **why_r);
 
 struct snapwrite_tcp_stats {
 	int64_t static_keys;	/* keys taken from tcp_rules */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "log.h"
 #include "store.h"
 #include "strbuf.h"
@@ -105,12 +107,6 @@ store_state(const struct store *st)
 	return st->state;
 }
 
-PGconn *
-store_conn(struct store *st)
-{
-	return st->conn;
-}
-
 /* One line, no newline, for logs. */
 static const char *
 pg_error(PGconn *conn)
@@ -123,7 +119,7 @@ pg_error(PGconn *conn)
 	return text;
 }
 
-void
+static void
 store_reset(struct store *st, int64_t now_ms, const char *why)
 {
 	if (st->state != STORE_DOWN || st->conn != NULL)
@@ -314,6 +310,29 @@ is_connection_error(PGconn *conn, const PGresult *res)
 	    strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0;
 }
 
+/* The first column of the rows a statement returned (addresses). */
+static void
+take_addresses(struct store_result *res, PGresult *r)
+{
+	int n = PQntuples(r);
+
+	if (n <= 0 || (res->addrs = calloc((size_t)n, sizeof(char *))) == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		if ((res->addrs[res->naddrs] = strdup(PQgetvalue(r, i, 0))) != NULL)
+			res->naddrs++;
+}
+
+void
+store_result_free(struct store_result *res)
+{
+	for (size_t i = 0; i < res->naddrs; i++)
+		free(res->addrs[i]);
+	free(res->addrs);
+	res->addrs = NULL;
+	res->naddrs = 0;
+}
+
 /* Collect every result of the finished job; then the job is over. */
 static int
 store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
@@ -326,10 +345,9 @@ store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
 	res->events = st->job_events;
 	res->ok = 1;
 	while ((r = PQgetResult(st->conn)) != NULL) {
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && res->tuples == NULL) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && res->addrs == NULL) {
 			res->rows = atol(PQcmdTuples(r));
-			res->tuples = r;
-			continue;
+			take_addresses(res, r);
 		} else if (PQresultStatus(r) == PGRES_COMMAND_OK ||
 		    PQresultStatus(r) == PGRES_TUPLES_OK) {
 			res->rows = atol(PQcmdTuples(r));

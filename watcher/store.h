@@ -2,7 +2,6 @@
 #ifndef AUTHRELAY_STORE_H
 #define AUTHRELAY_STORE_H
 
-#include <libpq-fe.h>
 #include <stdint.h>
 
 #include "event.h"
@@ -16,7 +15,8 @@ struct store_result {
 	int data_error;		/* the server refused the data (not retryable) */
 	size_t events;		/* batch: how many queue events it covered */
 	long rows;		/* rows the statement changed */
-	PGresult *tuples;	/* rows it returned, if any (caller PQclears) */
+	char **addrs;		/* sweep: the addresses it expired */
+	size_t naddrs;
 	char error[256];
 };
 
@@ -51,11 +51,8 @@ int store_send_sweep(struct store *st, int64_t now_ms);
 /* Read what the server sent; 1 when a job finished (*res filled). */
 int store_handle_io(struct store *st, int64_t now_ms, struct store_result *res);
 
-/* The connection, for synchronous work while IDLE (cdb export). */
-PGconn *store_conn(struct store *st);
-
-/* Drop the connection after an error found by a synchronous user. */
-void store_reset(struct store *st, int64_t now_ms, const char *why);
+/* Release what a result holds (store_handle_io filled it). */
+void store_result_free(struct store_result *res);
 
 /* Rows one sweep statement deletes at most. */
 #define STORE_SWEEP_BATCH 10000

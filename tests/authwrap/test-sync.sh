@@ -68,6 +68,17 @@ aw_grants "$conf" 10.9.1.244 || fail "a relay lost in the rebase"
 assert_eq "differences=0" "$(AUTHRELAY_CONF=$conf "$TOOL" verify | tail -n 1)" "verify after a rebase"
 ok "rebase"
 
+# TRUNCATE revokes everything at once (no row triggers fire): refused
+# until a new base is in place, then new grants work again
+sql "TRUNCATE relay"
+wait_for 10 aw_denies "$conf" 10.9.1.244
+wait_for 10 aw_denies "$conf" 10.10.19.136
+wait_for 10 grep -q 'event=snapshot_reset reason="the relay table was truncated"' "$T/sync.log"
+add_relay 192.0.2.60 gina
+wait_for 20 aw_grants "$conf" 192.0.2.60
+aw_denies "$conf" 10.9.1.244 || fail "a truncated relay came back"
+ok "TRUNCATE"
+
 # no changes at all: the delta is still rewritten (min(cdb_max_age/2,
 # 60s) = 1s) with a newer time, and auth-wrap keeps trusting the pair
 sum=$(md5sum <"$T/relay.cdb.delta")
@@ -75,7 +86,7 @@ snapshot_changed() { [ "$(md5sum <"$T/relay.cdb.delta")" != "$sum" ]; }
 wait_for 5 snapshot_changed
 sum=$(md5sum <"$T/relay.cdb.delta")
 wait_for 5 snapshot_changed	# twice: it keeps being refreshed
-assert_eq "RELAYCLIENT= RELAYUSER=alice " "$(relay_of "$conf" 192.0.2.10)" "fresh snapshot"
+assert_eq "RELAYCLIENT= RELAYUSER=gina " "$(relay_of "$conf" 192.0.2.60)" "fresh snapshot"
 ok "periodic refresh"
 
 # the database goes away and comes back
@@ -84,6 +95,7 @@ wait_for 10 grep -q 'event=sync_disconnected' "$T/sync.log"
 pg_restart_stopped
 add_relay 192.0.2.12 carol
 wait_for 20 aw_grants "$conf" 192.0.2.12
+aw_grants "$conf" 192.0.2.60 || fail "a relay lost across the restart"
 assert_eq 2 "$(grep -c 'event=sync_connected' "$T/sync.log")" "reconnected once"
 ok "reconnect after a database restart"
 
