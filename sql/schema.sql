@@ -91,7 +91,11 @@ CREATE TRIGGER relay_truncated AFTER TRUNCATE ON relay
 
 -- Which database a snapshot was read from: a base from another one (a
 -- database dropped and created again, a restore) is never continued.
+-- heartbeat: the writers' sweeper sets it each round, so that a reader
+-- on a hot standby knows how current its copy is (replication lag counts
+-- in the snapshot's age there).
 CREATE TABLE IF NOT EXISTS authrelay_instance (id text PRIMARY KEY);
+ALTER TABLE authrelay_instance ADD COLUMN IF NOT EXISTS heartbeat timestamptz;
 INSERT INTO authrelay_instance (id)
 	SELECT md5(random()::text || clock_timestamp()::text)
 	WHERE NOT EXISTS (SELECT 1 FROM authrelay_instance);

@@ -19,14 +19,21 @@
  * One statement, one transaction: an audit row per event, and one relay
  * upsert per granted address (the latest login wins the user fields, the
  * later expiry wins, logins add up). Times come from the database clock
- * less the time each event waited in our queue ($6, seconds).
+ * less the time each event waited in our queue ($6, seconds). A login
+ * older than a revocation of its address (a tombstone, from any host) is
+ * recorded as ignored, reason "revoked": a slow host never undoes a
+ * revoke.
  */
 static const char batch_sql[] =
 "WITH ev AS ("
-"  SELECT e.ip, e.username, e.parser, e.service, e.reason, e.h,"
+"  SELECT e.ip, e.username, e.parser, e.service, e.h,"
 "         e.redelivered OR EXISTS (SELECT 1 FROM login_event le"
 "                                  WHERE le.line_hash = e.h) AS redelivered,"
-"         now() - e.age * interval '1 second' AS at"
+"         now() - e.age * interval '1 second' AS at,"
+"         CASE WHEN e.reason <> '' THEN e.reason"
+"              WHEN EXISTS (SELECT 1 FROM relay_tombstone t WHERE t.ip = e.ip"
+"                           AND t.revoked_at >= now() - e.age * interval '1 second')"
+"              THEN 'revoked' ELSE '' END AS reason"
 "  FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[],"
 "              $6::float8[], $7::boolean[], $9::bigint[])"
 "       AS e(ip, username, parser, service, reason, age, redelivered, h)"
@@ -58,7 +65,6 @@ static const char batch_sql[] =
 "  last_seen = GREATEST(r.last_seen, EXCLUDED.last_seen),"
 "  expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at),"
 "  logins = r.logins + EXCLUDED.logins";
-
 
 struct store {
 	char *conninfo;

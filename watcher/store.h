@@ -59,11 +59,13 @@ void store_result_free(struct store_result *res);
 
 /*
  * Delete at most STORE_SWEEP_BATCH expired relays, batched by ctid (no
- * rescan of the table per batch), returning their addresses; and the
- * tombstones of revoked relays once those would have expired.
+ * rescan of the table per batch), returning their addresses; the
+ * tombstones of revoked relays once those would have expired; and beat
+ * the heartbeat that standby readers measure their lag by.
  */
 #define STORE_SWEEP_SQL \
-"WITH gone AS (DELETE FROM relay_tombstone WHERE purge_at <= now()) " \
+"WITH beat AS (UPDATE authrelay_instance SET heartbeat = now()), " \
+"gone AS (DELETE FROM relay_tombstone WHERE purge_at <= now()) " \
 "DELETE FROM relay WHERE ctid = ANY (ARRAY(" \
 "  SELECT ctid FROM relay WHERE expires_at <= now() LIMIT 10000))" \
 "  AND expires_at <= now() RETURNING host(ip)"
