@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -375,11 +376,16 @@ check_base_file(struct snap *s)
 	adopt_base(s, s->cfg->cdb_file);
 }
 
-/* Time to show auth-wrap that the snapshot is still current? */
+/*
+ * Time to show auth-wrap that the snapshot is still current? A read
+ * happens every refresh_ms; its time goes out with the next write.
+ */
 static int
-heartbeat_due(const struct snap *s, int64_t now)
+heartbeat_due(const struct snap *s)
 {
-	return s->have_base && now - s->last_write_ms >= s->refresh_ms;
+	int64_t refresh_s = s->refresh_ms / 1000 > 0 ? s->refresh_ms / 1000 : 1;
+
+	return s->built - s->written_built >= refresh_s;
 }
 
 static void
@@ -389,8 +395,7 @@ write_if_due(struct snap *s, int64_t now)
 
 	if (!s->have_base || !s->have_seen || now < s->next_write_ms)
 		return;
-	if (!s->delta_dirty && !(heartbeat_due(s, now) &&
-	    s->built != s->written_built))
+	if (!s->delta_dirty && !heartbeat_due(s))
 		return;
 	check_base_file(s);
 	if (s->have_base)
@@ -632,7 +637,10 @@ until(int64_t at, int64_t now)
 	return at <= now ? 0 : at - now;
 }
 
-/* How long poll may sleep: the nearest thing to do. */
+/*
+ * How long poll may sleep: the nearest thing snap_step would do. Only
+ * what can happen counts (nothing waits on a connection that is down).
+ */
 static int
 poll_timeout(const struct snap *s, int64_t now)
 {
@@ -640,18 +648,17 @@ poll_timeout(const struct snap *s, int64_t now)
 
 	if (s->conn == NULL)
 		t = until(s->next_connect_ms, now);
-	else if (s->have_seen && (s->need_fetch || s->standby))
-		t = s->need_fetch ? 0 : until(s->next_fetch_ms, now);
 	else if (s->have_seen)
-		t = until(s->next_fetch_ms, now);
-	if (s->delta_dirty && s->have_base && until(s->next_write_ms, now) < t)
+		t = s->need_fetch ? 0 : until(s->next_fetch_ms, now);
+	if (s->delta_dirty && s->have_base && s->have_seen &&
+	    until(s->next_write_ms, now) < t)
 		t = until(s->next_write_ms, now);
-	if (s->have_base && until(s->last_write_ms + s->refresh_ms, now) < t)
-		t = until(s->last_write_ms + s->refresh_ms, now);
-	if (s->rebase.pid < 0 && s->next_rebase_ms > now &&
-	    until(s->next_rebase_ms, now) < t)
+	/* with a base, size and age are looked at after each read */
+	if (s->conn != NULL && s->rebase.pid < 0 && !s->have_base &&
+	    s->cfg->cdb_file[0] != '\0' && until(s->next_rebase_ms, now) < t)
 		t = until(s->next_rebase_ms, now);
-	if (s->tcp_dirty && s->tcp.pid < 0 && until(s->next_tcp_ms, now) < t)
+	if (s->conn != NULL && s->tcp_dirty && s->tcp.pid < 0 &&
+	    until(s->next_tcp_ms, now) < t)
 		t = until(s->next_tcp_ms, now);
 	return (int)(t > REFRESH_MAX_MS ? REFRESH_MAX_MS : t);
 }
@@ -773,8 +780,7 @@ snap_step(struct snap *s)
 	if (s->conn == NULL && now >= s->next_connect_ms)
 		try_connect(s);
 	if (s->conn != NULL && s->have_seen && (s->need_fetch ||
-	    now >= s->next_fetch_ms || heartbeat_due(s, now)) &&
-	    fetch_changes(s) < 0)
+	    now >= s->next_fetch_ms) && fetch_changes(s) < 0)
 		drop_connection(s, "fetch failed");
 	write_if_due(s, clock_ms());
 	start_jobs(s, clock_ms());
@@ -833,11 +839,14 @@ snapshot_run(const struct config *cfg)
 pid_t
 snapshot_spawn(const struct config *cfg)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 	int null;
 
 	if (pid != 0)
 		return pid;
+	/* never outlive the watcher (SIGKILL, a crash): nobody would stop us */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(1);
 	/* the FIFO, the omprog pipes, the parent's database connection */
 	null = open("/dev/null", O_RDWR);
 	if (null >= 0) {

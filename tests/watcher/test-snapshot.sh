@@ -62,3 +62,11 @@ ok "a restarted watcher continues from its base"
 # list shows remaining time beyond a day correctly (no wrap at 24h).
 sql "UPDATE relay SET expires_at = now() + interval '23 hours 59 minutes' WHERE ip = '198.51.100.9'"
 assert_contains "$("$BIN/authrelayctl" -c "$conf" list)" "23:58:" "remaining time"
+
+# The snapshot process never outlives its watcher, even one killed hard.
+snap_pid=$(pgrep -P "$WATCHER_PID" -f authrelayd | head -n 1)
+[ -n "$snap_pid" ] || fail "no snapshot process under the watcher"
+kill -KILL "$WATCHER_PID"
+gone() { ! kill -0 "$snap_pid" 2>/dev/null; }
+wait_for 10 gone
+ok "the snapshot process ends with a killed watcher"
