@@ -1,6 +1,9 @@
 #!/bin/sh
 # deps.sh - install the Debian packages authrelay builds and tests with.
 # As root: apt-get install -y what is missing. Otherwise: print the command.
+# `deps.sh package` adds what `make package-check` needs (Debian package
+# build, lintian, a Debian 12 chroot made with mmdebstrap); `make check`
+# does not need them.
 # Also makes sure the unprivileged 'authrelay' system user exists (the
 # watcher drops to it, and the private PostgreSQL cluster runs as it).
 set -eu
@@ -12,6 +15,9 @@ PACKAGES="gcc make pkg-config libc6-dev libpcre2-dev libpq-dev libcdb-dev tinycd
 libssl-dev openssl postgresql ucspi-tcp curl python3 faketime rsyslog mandoc
 procps util-linux iproute2 clang libclang-rt-14-dev dovecot-pop3d dovecot-imapd
 libcourier-unicode4 libidn12 libltdl7 libgamin0"
+if [ "${1:-}" = package ]; then
+	PACKAGES="$PACKAGES dpkg-dev debhelper fakeroot lintian mmdebstrap"
+fi
 
 missing=""
 for p in $PACKAGES; do
