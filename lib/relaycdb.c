@@ -1,6 +1,7 @@
 /* relaycdb.c - THE record format of the relay snapshot cdbs. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -225,47 +226,97 @@ relaycdb_active(const struct relaycdb_entry *e, int64_t now,
 	return 1;
 }
 
-/* Read exactly len bytes at the current offset of fd. */
+/* Exactly len bytes at offset off of fd; -1 on error or a short file. */
 static int
-read_full(int fd, char *buf, size_t len)
+pread_full(int fd, void *buf, size_t len, uint32_t off)
 {
+	char *p = buf;
+
 	while (len > 0) {
-		ssize_t r = read(fd, buf, len);
+		ssize_t r = pread(fd, p, len, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return -1;
-		buf += r;
+		p += r;
 		len -= (size_t)r;
+		off += (uint32_t)r;
 	}
 	return 0;
 }
 
-/* cdb_seek + read of a value of at most RELAYCDB_VALUE_MAX bytes. */
+static uint32_t
+le32(const unsigned char *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	    (uint32_t)b[3] << 24;
+}
+
+/*
+ * Find key in the cdb on fd with pread alone (no mmap, no seek: auth-wrap
+ * runs this once per SMTP connection, so every system call counts). The
+ * layout is tinycdb's (Bernstein's cdb): 256 (position, slots) pairs,
+ * hash tables of (hash, record position) slots probed linearly from
+ * (hash >> 8) % slots, records of (key length, data length, key, data).
+ * Reads the value, at most RELAYCDB_VALUE_MAX bytes.
+ */
 static int
 seek_value(int fd, const char *key, char *val, size_t *len_r,
     const char **error_r)
 {
-	unsigned dlen;
-	int r = cdb_seek(fd, key, (unsigned)strlen(key), &dlen);
+	size_t klen = strlen(key);
+	uint32_t hash = cdb_hash(key, (unsigned)klen), tpos, slots, probe;
+	unsigned char head[8], rec[8 + RELAYCDB_VALUE_MAX + 64];
 
-	if (r < 0) {
-		*error_r = "corrupt or unreadable cdb";
+	if (klen > 64) {
+		*error_r = "key too long";
 		return -1;
 	}
-	if (r == 0)
-		return 0;
-	if (dlen > RELAYCDB_VALUE_MAX) {
-		*error_r = "oversized record in cdb";
-		return -1;
+	if (pread_full(fd, head, 8, (hash & 255) * 8) < 0)
+		goto corrupt;
+	tpos = le32(head);
+	slots = le32(head + 4);
+	if (slots > (UINT32_C(1) << 28))
+		goto corrupt;
+	for (uint32_t i = 0; i < slots; i++) {
+		uint32_t h, rpos, rk, rd;
+		ssize_t got;
+
+		probe = ((hash >> 8) + i) % slots;
+		if (pread_full(fd, head, 8, tpos + probe * 8) < 0)
+			goto corrupt;
+		h = le32(head);
+		rpos = le32(head + 4);
+		if (rpos == 0)
+			return 0;
+		if (h != hash)
+			continue;
+		/* the record's lengths, key and a value that fits, at once */
+		got = pread(fd, rec, sizeof(rec), (off_t)rpos);
+		if (got < 8)
+			goto corrupt;
+		rk = le32(rec);
+		rd = le32(rec + 4);
+		if (rk != klen || (size_t)got < 8 + rk ||
+		    memcmp(rec + 8, key, klen) != 0)
+			continue;
+		if (rd > RELAYCDB_VALUE_MAX) {
+			*error_r = "oversized record in cdb";
+			return -1;
+		}
+		if ((size_t)got < 8 + rk + rd) {
+			*error_r = "truncated cdb";
+			return -1;
+		}
+		memcpy(val, rec + 8 + rk, rd);
+		*len_r = rd;
+		return 1;
 	}
-	if (read_full(fd, val, dlen) < 0) {
-		*error_r = "truncated cdb";
-		return -1;
-	}
-	*len_r = dlen;
-	return 1;
+	return 0;
+corrupt:
+	*error_r = "corrupt or unreadable cdb";
+	return -1;
 }
 
 int

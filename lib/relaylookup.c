@@ -55,20 +55,34 @@ ttl_max_s(const struct config *cfg)
 	return relaycdb_ttl_max(cfg->expire_ms, cfg->max_clock_skew_ms);
 }
 
-/* Is uid root or the watcher's user (cfg->user)? */
+/*
+ * Is uid root or the watcher's user (cfg->user)? The name is looked up
+ * once per process: both files have the same owner.
+ */
 static int
 trusted_owner(uid_t uid, const struct config *cfg)
 {
+	static char looked_up[64];
+	static uid_t watcher_uid;
+	static int known;
 	struct passwd pw, *found = NULL;
 	char buf[1024];
 
 	if (uid == 0)
 		return 1;
-	if (cfg->user == NULL || cfg->user[0] == '\0' ||
-	    getpwnam_r(cfg->user, &pw, buf, sizeof(buf), &found) != 0 ||
-	    found == NULL)
+	if (cfg->user == NULL || cfg->user[0] == '\0')
 		return 0;
-	return pw.pw_uid == uid;
+	if (!known || strcmp(looked_up, cfg->user) != 0) {
+		known = 0;
+		if (strlen(cfg->user) >= sizeof(looked_up) ||
+		    getpwnam_r(cfg->user, &pw, buf, sizeof(buf), &found) != 0 ||
+		    found == NULL)
+			return 0;
+		snprintf(looked_up, sizeof(looked_up), "%s", cfg->user);
+		watcher_uid = pw.pw_uid;
+		known = 1;
+	}
+	return watcher_uid == uid;
 }
 
 /* Whoever can write the snapshot can open the relay. */
