@@ -5,12 +5,15 @@
 # watcher drops to it, and the private PostgreSQL cluster runs as it).
 set -eu
 
+# postfix: tests/policy runs a private instance (its own config and queue
+# directories; the package's own instance is never started).
 # The last line: shared libraries of Courier, which tests/e2e/test-courier.sh
 # runs from Debian's .deb files without installing them (courier-pop and
 # courier-imap conflict with dovecot-pop3d and dovecot-imapd).
 PACKAGES="gcc make pkg-config libc6-dev libpcre2-dev libpq-dev libcdb-dev tinycdb
 libssl-dev openssl postgresql ucspi-tcp curl python3 faketime rsyslog mandoc
 procps util-linux iproute2 clang libclang-rt-14-dev dovecot-pop3d dovecot-imapd
+postfix
 libcourier-unicode4 libidn12 libltdl7 libgamin0"
 
 missing=""
@@ -30,7 +33,7 @@ if [ -n "$missing" ]; then
 	fi
 	echo "deps: installing:$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	# Never start services while installing (postgresql, rsyslog).
+	# Never start services while installing (postgresql, rsyslog, postfix).
 	policy=/usr/sbin/policy-rc.d
 	made_policy=""
 	if [ ! -e "$policy" ]; then
