@@ -6,14 +6,19 @@
 set -eu
 
 # postfix: tests/policy runs a private instance (its own config and queue
-# directories; the package's own instance is never started).
+# directories; the package's own instance is never started). Exim
+# (exim4-daemon-light conflicts with postfix) and ucspi-tcp-ipv6 (replaces
+# ucspi-tcp) are never installed: tests/policy/test-exim.sh and
+# tests/authwrap/test-tcpserver6.sh run them from their .deb files
+# (tools/fetch-debs.sh); libgnutls-dane0 is Exim's one library that
+# nothing else here pulls in.
 # The last line: shared libraries of Courier, which tests/e2e/test-courier.sh
 # runs from Debian's .deb files without installing them (courier-pop and
 # courier-imap conflict with dovecot-pop3d and dovecot-imapd).
 PACKAGES="gcc make pkg-config libc6-dev libpcre2-dev libpq-dev libcdb-dev tinycdb
 libssl-dev openssl postgresql ucspi-tcp curl python3 faketime rsyslog mandoc
 procps util-linux iproute2 clang libclang-rt-14-dev dovecot-pop3d dovecot-imapd
-postfix
+postfix libgnutls-dane0
 libcourier-unicode4 libidn12 libltdl7 libgamin0"
 
 missing=""
