@@ -5,3 +5,8 @@ TEST_PROGRAMS += $(UNIT_BINS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBA)
 	$(LINK) $^ $(PCRE_LIBS) $(CDB_LIBS)
+
+# tests/policy: drives lib/postfixmap (the optional Postfix relay map).
+TEST_PROGRAMS += $(B)/tests/postfixmap-tool
+$(B)/tests/postfixmap-tool: $(B)/tests/policy/postfixmap-tool.o $(LIBA)
+	$(LINK) $^ $(CDB_LIBS)

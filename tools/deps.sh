@@ -5,7 +5,7 @@
 # watcher drops to it, and the private PostgreSQL cluster runs as it).
 set -eu
 
-# postfix: tests/policy runs a private instance (its own config and queue
+# postfix, postfix-cdb: tests/policy runs a private instance (its own config and queue
 # directories; the package's own instance is never started). Exim
 # (exim4-daemon-light conflicts with postfix) and ucspi-tcp-ipv6 (replaces
 # ucspi-tcp) are never installed: tests/policy/test-exim.sh and
@@ -18,7 +18,7 @@ set -eu
 PACKAGES="gcc make pkg-config libc6-dev libpcre2-dev libpq-dev libcdb-dev tinycdb
 libssl-dev openssl postgresql ucspi-tcp curl python3 faketime rsyslog mandoc
 procps util-linux iproute2 clang libclang-rt-14-dev dovecot-pop3d dovecot-imapd
-postfix libgnutls-dane0
+postfix postfix-cdb libgnutls-dane0
 libcourier-unicode4 libidn12 libltdl7 libgamin0"
 
 missing=""
