@@ -10,3 +10,8 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIBA)
 $(B)/tests/test-snapshot: $(B)/tests/unit/test-snapshot.o $(B)/watcher/snapwrite.o \
     $(B)/watcher/pgcopy.o $(B)/watcher/pgsnap.o $(B)/watcher/deltamap.o $(LIBA)
 	$(LINK) $^ $(PQ_LIBS) $(CDB_LIBS)
+
+# tests/policy: drives lib/postfixmap (the optional Postfix relay map).
+TEST_PROGRAMS += $(B)/tests/postfixmap-tool
+$(B)/tests/postfixmap-tool: $(B)/tests/policy/postfixmap-tool.o $(LIBA)
+	$(LINK) $^ $(CDB_LIBS)

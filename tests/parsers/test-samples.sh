@@ -5,7 +5,7 @@
 
 "$BIN/authrelayctl" parse-test -p "$TOP/parsers" > "$T/out" 2>&1 || { cat "$T/out"; fail "parser samples"; }
 cat "$T/out"
-for f in dovecot courier vchkpw uw cyrus qmail-pop-hack; do
+for f in dovecot courier vchkpw uw cyrus qpopper qmail-pop-hack; do
 	[ -f "$TOP/parsers/$f.conf" ] || fail "parsers/$f.conf missing"
 done
 ok "all samples pass"
