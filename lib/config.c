@@ -44,6 +44,7 @@ static const struct config_key config_keys[] = {
 	KEYAS("cdb_max_age", cdb_max_age_ms, T_DURATION, "10m"),
 	KEY(tcp_rules, T_STR, ""),
 	KEY(tcp_cdb, T_STR, ""),
+	KEY(postfix_map, T_STR, ""),
 	KEY(lookup, T_LIST, "cdb"),
 	KEY(lookup_database, T_STR, ""),
 	KEYAS("lookup_deadline", lookup_deadline_ms, T_DURATION, "200ms"),
@@ -467,4 +468,11 @@ config_dump(const struct config *cfg, void *stdio_file)
 		}
 		fputc('\n', f);
 	}
+}
+
+int
+config_writes_snapshot(const struct config *cfg)
+{
+	return cfg->cdb_file[0] != '\0' || cfg->tcp_cdb[0] != '\0' ||
+	    cfg->postfix_map[0] != '\0';
 }

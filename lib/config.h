@@ -45,6 +45,7 @@ struct config {
 	int64_t cdb_max_age_ms;
 	char *tcp_rules;	/* static tcprules source to merge */
 	char *tcp_cdb;		/* merged tcpserver -x file; empty = none */
+	char *postfix_map;	/* Postfix check_client_access cdb; empty = none */
 	struct config_list lookup;	/* cdb, db */
 	char *lookup_database;	/* auth-wrap's SELECT-only conninfo */
 	int64_t lookup_deadline_ms;
@@ -66,6 +67,9 @@ int config_load(const char *path, int missing_ok, struct config *cfg,
 
 /* Defaults only, no file. */
 void config_defaults(struct config *cfg);
+
+/* Does cfg ask for any snapshot file (cdb_file, tcp_cdb, postfix_map)? */
+int config_writes_snapshot(const struct config *cfg);
 
 /* Release everything config_load allocated. */
 void config_free(struct config *cfg);

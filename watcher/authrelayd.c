@@ -262,7 +262,7 @@ log_counters(const struct watcher *w)
 static int
 exports_snapshot(const struct config *cfg)
 {
-	return cfg->cdb_file[0] != '\0' || cfg->tcp_cdb[0] != '\0';
+	return config_writes_snapshot(cfg);
 }
 
 /* Start the snapshot process when due (watcher/snapshot.c says why). */

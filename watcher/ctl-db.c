@@ -380,7 +380,7 @@ ctl_export_cdb(const struct config *cfg, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return 2;
-	if (cfg->cdb_file[0] == '\0' && cfg->tcp_cdb[0] == '\0') {
+	if (!config_writes_snapshot(cfg)) {
 		fprintf(stderr, "authrelayctl: neither cdb_file nor tcp_cdb is set\n");
 		return 1;
 	}

@@ -454,17 +454,30 @@ rebase_child(const struct config *cfg, PGconn *conn, int out)
 		    (long long)b.skipped, b.tmp);
 }
 
+/* The full tables: tcp_cdb and postfix_map, whichever are set. */
 static void
 tcp_child(const struct config *cfg, PGconn *conn, int out)
 {
-	struct snapwrite_tcp_stats st;
+	struct snapwrite_tcp_stats st = { 0 };
 	char err[ERR_MAX];
+	long map = 0;
 
-	if (snapwrite_tcp(conn, cfg, &st, err, sizeof(err)) < 0)
+	if (cfg->tcp_cdb[0] != '\0' &&
+	    snapwrite_tcp(conn, cfg, &st, err, sizeof(err)) < 0)
+		dprintf(out, "err %s\n", err);
+	else if (cfg->postfix_map[0] != '\0' &&
+	    snapwrite_postfix_map(conn, cfg, &map, err, sizeof(err)) < 0)
 		dprintf(out, "err %s\n", err);
 	else
-		dprintf(out, "ok %lld %lld\n", (long long)st.relays,
-		    (long long)st.static_keys);
+		dprintf(out, "ok tcp=%lld static=%lld map=%ld\n",
+		    (long long)st.relays, (long long)st.static_keys, map);
+}
+
+/* tcp_cdb and postfix_map: rewritten whole by a child. */
+static int
+has_full_tables(const struct config *cfg)
+{
+	return cfg->tcp_cdb[0] != '\0' || cfg->postfix_map[0] != '\0';
 }
 
 static int
@@ -621,7 +634,7 @@ start_jobs(struct snap *s, int64_t now)
 		if (s->rebase.pid < 0)
 			s->next_rebase_ms = now + REBASE_RETRY_MS;
 	}
-	if (s->cfg->tcp_cdb[0] != '\0' && s->tcp.pid < 0 && s->conn != NULL &&
+	if (has_full_tables(s->cfg) && s->tcp.pid < 0 && s->conn != NULL &&
 	    (s->tcp_dirty || s->last_tcp_ms == 0 ||
 	    now - s->last_tcp_ms >= s->refresh_ms) && now >= s->next_tcp_ms) {
 		s->tcp_dirty = 0;
@@ -769,6 +782,8 @@ snap_init(struct snap *s, const struct config *cfg)
 	}
 	if (cfg->tcp_cdb[0] != '\0')
 		clean_stale_temps(cfg->tcp_cdb);
+	if (cfg->postfix_map[0] != '\0')
+		clean_stale_temps(cfg->postfix_map);
 }
 
 /* One round: connect, fetch, write, start jobs as due. */
@@ -793,9 +808,9 @@ snapshot_run(const struct config *cfg)
 	int sigfd = open_signals(), stop = 0;
 
 	if (cfg->database[0] == '\0' ||
-	    (cfg->cdb_file[0] == '\0' && cfg->tcp_cdb[0] == '\0')) {
+	    !config_writes_snapshot(cfg)) {
 		log_err("event=sync_config error=\"the snapshot needs database "
-		    "and cdb_file or tcp_cdb\"");
+		    "and cdb_file, tcp_cdb or postfix_map\"");
 		return 1;
 	}
 	srandom((unsigned)getpid() ^ (unsigned)clock_ms());

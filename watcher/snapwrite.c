@@ -11,6 +11,7 @@
 #include <cdb.h>
 
 #include "pgcopy.h"
+#include "postfixmap.h"
 #include "relaylookup.h"
 #include "snapwrite.h"
 #include "tcprules.h"
@@ -404,6 +405,59 @@ out:
 	return rc;
 }
 
+struct map_ctx {
+	const struct config *cfg;
+	struct postfixmap_entry *e;
+	size_t n, cap;
+};
+
+/* pgcopy_row_fn: collect an active relay for the map. */
+static int
+map_row(void *vctx, const struct ipaddr *addr, const char *ip,
+    int64_t expires, const char *user)
+{
+	struct map_ctx *x = vctx;
+	const char *why;
+	char *copy;
+
+	(void)user;
+	if (config_never_relay(x->cfg, addr, &why))
+		return 0;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 1024;
+		struct postfixmap_entry *grown = realloc(x->e,
+		    cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		x->e = grown;
+		x->cap = cap;
+	}
+	if ((copy = strdup(ip)) == NULL)
+		return -1;
+	x->e[x->n++] = (struct postfixmap_entry){ copy, expires };
+	return 0;
+}
+
+int
+snapwrite_postfix_map(PGconn *conn, const struct config *cfg,
+    long *count_r, char *err, size_t errlen)
+{
+	struct map_ctx x = { .cfg = cfg };
+	int64_t now, bad = 0;
+	long n = -1;
+
+	if (pgcopy_active(conn, map_row, &x, &now, NULL, NULL, &bad, err,
+	    errlen) == 0)
+		n = postfixmap_write(cfg->postfix_map, x.e, x.n, now, err,
+		    errlen);
+	for (size_t i = 0; i < x.n; i++)
+		free((char *)x.e[i].ip);
+	free(x.e);
+	*count_r = n;
+	return n < 0 ? -1 : 0;
+}
+
 int
 snapwrite_all(PGconn *conn, const struct config *cfg, struct snapbase *b_r,
     struct snapwrite_tcp_stats *tcp_r, char *err, size_t errlen)
@@ -413,8 +467,8 @@ snapwrite_all(PGconn *conn, const struct config *cfg, struct snapbase *b_r,
 
 	memset(b_r, 0, sizeof(*b_r));
 	memset(tcp_r, 0, sizeof(*tcp_r));
-	if (cfg->cdb_file[0] == '\0' && cfg->tcp_cdb[0] == '\0') {
-		snprintf(err, errlen, "neither cdb_file nor tcp_cdb is set");
+	if (!config_writes_snapshot(cfg)) {
+		snprintf(err, errlen, "none of cdb_file, tcp_cdb, postfix_map is set");
 		return -1;
 	}
 	/* a broken static rule changes no file */
@@ -440,5 +494,10 @@ snapwrite_all(PGconn *conn, const struct config *cfg, struct snapbase *b_r,
 	}
 	if (rc == 0 && cfg->tcp_cdb[0] != '\0')
 		rc = snapwrite_tcp(conn, cfg, tcp_r, err, errlen);
+	if (rc == 0 && cfg->postfix_map[0] != '\0') {
+		long n;
+
+		rc = snapwrite_postfix_map(conn, cfg, &n, err, errlen);
+	}
 	return rc;
 }

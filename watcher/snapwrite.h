@@ -76,8 +76,15 @@ int snapwrite_tcp(PGconn *conn, const struct config *cfg,
     struct snapwrite_tcp_stats *st_r, char *err, size_t errlen);
 
 /*
+ * Atomically replace cfg->postfix_map (lib/postfixmap.h) with the active
+ * relays; *count_r gets the records written. A full read of the table.
+ */
+int snapwrite_postfix_map(PGconn *conn, const struct config *cfg,
+    long *count_r, char *err, size_t errlen);
+
+/*
  * authrelayctl export-cdb: a new base put in place, an empty delta for
- * it, and tcp_cdb if configured.
+ * it, and tcp_cdb and postfix_map if configured.
  */
 int snapwrite_all(PGconn *conn, const struct config *cfg,
     struct snapbase *b_r, struct snapwrite_tcp_stats *tcp_r, char *err,

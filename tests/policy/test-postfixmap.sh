@@ -45,3 +45,26 @@ wait_for 30 rcpt_is 554 192.0.2.10 someone@elsewhere.test
 assert_contains "$(cat "$PF/maillog")" "Relay access denied" "554 reason"
 assert_not_contains "$(cat "$PF/maillog")" "fatal" "no Postfix fatal errors"
 ok "Postfix refuses relay once the map is rewritten"
+
+# The watcher's own export: authrelayd --sync keeps the same map from the
+# relay table, on a grant and on a revoke.
+pg_start
+cat >"$T/sync.conf" <<CONF
+database = $AUTHRELAY_DB
+postfix_map = $MAP.cdb
+cdb_interval = 100ms
+user =
+CONF
+"$BIN/authrelayd" --sync -f -v -c "$T/sync.conf" >"$T/sync.log" 2>&1 &
+SYNC_PID=$!
+track_pid "$SYNC_PID"
+wait_for 30 sh -c "[ -z \"\$(postmap -q 192.0.2.10 cdb:$MAP)\" ]"	# the table: empty
+sql "INSERT INTO relay (ip, username, parser, service, first_seen, last_seen,
+    expires_at) VALUES ('192.0.2.11', 'bea', 't', 'pop3', now(), now(),
+    now() + interval '10 minutes')"
+wait_for 30 sh -c "[ \"\$(postmap -q 192.0.2.11 cdb:$MAP)\" = OK ]"
+wait_for 30 rcpt_is 250 192.0.2.11 someone@elsewhere.test
+sql "DELETE FROM relay WHERE ip = '192.0.2.11'"
+wait_for 30 rcpt_is 554 192.0.2.11 someone@elsewhere.test
+kill -TERM "$SYNC_PID"; wait "$SYNC_PID" || true
+ok "authrelayd --sync writes the map: grant and revoke reach Postfix"
