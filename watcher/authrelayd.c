@@ -21,6 +21,7 @@
 #include "linebuf.h"
 #include "log.h"
 #include "privdrop.h"
+#include "retention.h"
 #include "rules.h"
 #include "store.h"
 #include "sync.h"
@@ -58,6 +59,8 @@ struct watcher {
 	int64_t last_export_ms;
 	int64_t last_drop_log_ms;
 	struct acks acks;	/* confirm = yes: replies to rsyslog omprog */
+	struct retention retention;	/* schema check, audit partitions */
+	int fatal;		/* stop now, exit 1 (unknown schema) */
 	int in_transaction;
 	uint64_t next_seq;	/* the next queued event's sequence number */
 	uint64_t drops_logged;
@@ -110,6 +113,10 @@ check_config(const struct config *cfg, struct trusted_policy *policy)
 	}
 	if (cfg->confirm && strcmp(cfg->fifo, "-") != 0) {
 		log_err("event=config_error error=\"confirm = yes needs fifo = - (rsyslog omprog)\"");
+		return -1;
+	}
+	if (retention_check_config(cfg, error, sizeof(error)) < 0) {
+		log_err("event=config_error error=\"%s\"", error);
 		return -1;
 	}
 	if (trusted_policy_load(&cfg->trusted_uids, policy, error, sizeof(error)) < 0) {
@@ -298,6 +305,7 @@ reload(struct watcher *w)
 	/* New intervals apply now, not after the old timers run out. */
 	if (w->next_sweep_ms > clock_ms() + cfg.sweep_interval_ms)
 		w->next_sweep_ms = clock_ms() + cfg.sweep_interval_ms;
+	retention_reload(&w->retention, &cfg, clock_ms());
 	w->cdb_dirty = 1;
 	log_info("event=reloaded families=%zu", rules_family_count(rules));
 }
@@ -551,8 +559,13 @@ log_committed(struct watcher *w, size_t count)
 }
 
 static void
-handle_result(struct watcher *w, const struct store_result *res)
+handle_result(struct watcher *w, const struct store_result *res, int64_t now)
 {
+	if (res->job == STORE_JOB_VERSION || res->job == STORE_JOB_MAINTAIN) {
+		if (retention_handle(&w->retention, w->store, res, now) < 0)
+			w->fatal = 1;
+		return;
+	}
 	if (res->job == STORE_JOB_LISTEN) {
 		if (!res->ok)
 			log_warn("event=listen_failed error=\"%s\"", res->error);
@@ -630,6 +643,9 @@ start_work(struct watcher *w, int64_t now)
 
 	if (store_state(w->store) != STORE_IDLE)
 		return;
+	/* First the schema check, then partition upkeep when due. */
+	if (retention_start(&w->retention, w->store, &w->cfg, now))
+		return;
 	/* Coalesced after changes; also periodically, so it never ages out. */
 	if (exports_snapshot(&w->cfg) && now >= w->next_export_ms &&
 	    (w->cdb_dirty || now - w->last_export_ms >= w->cfg.cdb_max_age_ms / 2)) {
@@ -677,6 +693,7 @@ poll_timeout(struct watcher *w, int64_t now)
 
 	if (store_state(w->store) == STORE_IDLE) {
 		t = min_timeout(t, w->next_sweep_ms > now ? w->next_sweep_ms - now : 0);
+		t = min_timeout(t, retention_next_ms(&w->retention, w->store, now));
 		if (exports_snapshot(&w->cfg) && w->cdb_dirty)
 			t = min_timeout(t, w->next_export_ms > now ?
 			    w->next_export_ms - now : 0);
@@ -698,6 +715,10 @@ run_loop(struct watcher *w)
 		int store_fd = store_poll_fd(w->store, &store_events);
 		int64_t now = clock_ms();
 
+		if (w->fatal) {
+			log_err("event=stopped_unflushed lost=%zu", w->queue.len);
+			return 1;
+		}
 		if (w->stopping && w->queue.len == 0 &&
 		    store_state(w->store) != STORE_BUSY) {
 			log_info("event=stopped committed=%llu",
@@ -721,7 +742,7 @@ run_loop(struct watcher *w)
 		if (pfd[1].revents)
 			read_input(w);
 		if (pfd[2].revents && store_handle_io(w->store, now, &res)) {
-			handle_result(w, &res);
+			handle_result(w, &res, now);
 			PQclear(res.tuples);
 		}
 		if (store_take_notified(w->store))
@@ -810,6 +831,7 @@ start(struct watcher *w, int foreground)
 		acks_push(&w->acks, 0, "OK");
 	w->next_sweep_ms = clock_ms();
 	w->next_export_ms = clock_ms();
+	retention_init(&w->retention, clock_ms());
 	w->cdb_dirty = 1;
 	log_info("event=started fifo=%s families=%zu expire_ms=%lld",
 	    w->cfg.fifo, rules_family_count(w->rules),

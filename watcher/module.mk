@@ -4,7 +4,7 @@ PROGRAMS += bin/authrelayctl
 # The parser engine and input handling, shared by both programs.
 WATCHER_CORE = $(B)/watcher/syslog.o $(B)/watcher/rules.o $(B)/watcher/linebuf.o
 CTL_OBJS = $(B)/watcher/authrelayctl.o $(B)/watcher/ctl-parse.o $(B)/watcher/ctl-db.o \
-           $(B)/watcher/cdbexport.o $(B)/watcher/hook.o
+           $(B)/watcher/cdbexport.o $(B)/watcher/hook.o $(B)/watcher/schema.o
 
 bin/authrelayctl: $(CTL_OBJS) $(WATCHER_CORE) $(LIBA)
 	@mkdir -p bin
@@ -13,7 +13,8 @@ bin/authrelayctl: $(CTL_OBJS) $(WATCHER_CORE) $(LIBA)
 PROGRAMS += bin/authrelayd
 DAEMON_OBJS = $(B)/watcher/authrelayd.o $(B)/watcher/store.o $(B)/watcher/queue.o \
               $(B)/watcher/trusted.o $(B)/watcher/acks.o $(B)/watcher/hook.o \
-              $(B)/watcher/cdbexport.o $(B)/watcher/sync.o
+              $(B)/watcher/cdbexport.o $(B)/watcher/sync.o \
+              $(B)/watcher/retention.o $(B)/watcher/schema.o
 bin/authrelayd: $(DAEMON_OBJS) $(WATCHER_CORE) $(LIBA)
 	@mkdir -p bin
 	$(LINK) $^ $(PCRE_LIBS) $(PQ_LIBS) $(CDB_LIBS)

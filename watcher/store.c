@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "schema.h"
 #include "store.h"
 #include "strbuf.h"
 
@@ -17,13 +18,18 @@
  * One statement, one transaction: an audit row per event, and one relay
  * upsert per granted address (the latest login wins the user fields, the
  * later expiry wins, logins add up). Times come from the database clock
- * less the time each event waited in our queue ($6, seconds).
+ * less the time each event waited in our queue ($6, seconds). A line
+ * counts as re-delivered if the same line was recorded within the last
+ * day (or expire, if longer): the bound lets PostgreSQL look only in the
+ * latest of login_event's day partitions.
  */
 static const char batch_sql[] =
 "WITH ev AS ("
 "  SELECT e.ip, e.username, e.parser, e.service, e.reason, e.h,"
 "         e.redelivered OR EXISTS (SELECT 1 FROM login_event le"
-"                                  WHERE le.line_hash = e.h) AS redelivered,"
+"           WHERE le.line_hash = e.h AND le.at > now() -"
+"             greatest($8::float8, 86400000) * interval '1 millisecond')"
+"           AS redelivered,"
 "         now() - e.age * interval '1 second' AS at"
 "  FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[],"
 "              $6::float8[], $7::boolean[], $9::bigint[])"
@@ -70,6 +76,7 @@ struct store {
 	size_t job_events;
 	struct strbuf arrays[8];
 	int notified;
+	unsigned session;	/* connections made */
 	char last_error[256];
 };
 
@@ -170,6 +177,7 @@ store_continue_connect(struct store *st, int64_t now_ms)
 		PQsetnonblocking(st->conn, 1);
 		st->state = STORE_IDLE;
 		st->backoff_ms = BACKOFF_MIN_MS;
+		st->session++;
 		log_info("event=db_connected");
 		/* Changes by others (authrelayctl) must reach the snapshot too. */
 		store_send(st, "LISTEN authrelay_relay", 0, NULL, STORE_JOB_LISTEN,
@@ -308,6 +316,32 @@ int
 store_send_sweep(struct store *st, int64_t now_ms)
 {
 	return store_send(st, STORE_SWEEP_SQL, 0, NULL, STORE_JOB_SWEEP, 0, now_ms);
+}
+
+int
+store_send_version(struct store *st, int64_t now_ms)
+{
+	return store_send(st, SCHEMA_VERSION_SQL, 0, NULL, STORE_JOB_VERSION, 0,
+	    now_ms);
+}
+
+int
+store_send_maintain(struct store *st, int64_t keep_ms, int ahead_days,
+    int64_t now_ms)
+{
+	char keep[32], ahead[16];
+	const char *params[2] = { keep, ahead };
+
+	snprintf(keep, sizeof(keep), "%lld", (long long)keep_ms);
+	snprintf(ahead, sizeof(ahead), "%d", ahead_days);
+	return store_send(st, STORE_MAINTAIN_SQL, 2, params, STORE_JOB_MAINTAIN,
+	    0, now_ms);
+}
+
+unsigned
+store_session(const struct store *st)
+{
+	return st->session;
 }
 
 /* Connection trouble (class 08, 57P, or a dead socket) means retry later. */

@@ -8,7 +8,10 @@
 #include "event.h"
 
 enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_IDLE, STORE_BUSY };
-enum store_job { STORE_JOB_NONE, STORE_JOB_BATCH, STORE_JOB_SWEEP, STORE_JOB_LISTEN };
+enum store_job {
+	STORE_JOB_NONE, STORE_JOB_BATCH, STORE_JOB_SWEEP, STORE_JOB_LISTEN,
+	STORE_JOB_VERSION, STORE_JOB_MAINTAIN
+};
 
 struct store_result {
 	enum store_job job;
@@ -48,6 +51,20 @@ int store_send_batch(struct store *st, struct queue *q, size_t n,
 /* Delete one bounded batch of expired relays. */
 int store_send_sweep(struct store *st, int64_t now_ms);
 
+/* Ask which schema version is in place: one row (SCHEMA_VERSION_SQL). */
+int store_send_version(struct store *st, int64_t now_ms);
+
+/*
+ * login_event's partition upkeep (STORE_MAINTAIN_SQL): keep_ms 0 keeps
+ * every row; ahead_days of partitions are created ahead. Rows: action,
+ * partition, row count.
+ */
+int store_send_maintain(struct store *st, int64_t keep_ms, int ahead_days,
+    int64_t now_ms);
+
+/* Counts connections made: a new value means a new session. */
+unsigned store_session(const struct store *st);
+
 /* Read what the server sent; 1 when a job finished (*res filled). */
 int store_handle_io(struct store *st, int64_t now_ms, struct store_result *res);
 
@@ -75,5 +92,10 @@ void store_reset(struct store *st, int64_t now_ms, const char *why);
 "DELETE FROM relay WHERE ctid = ANY (ARRAY(" \
 "  SELECT ctid FROM relay WHERE expires_at <= now() LIMIT 10000))" \
 "  AND expires_at <= now() RETURNING host(ip)"
+
+/* Partition upkeep, as the owner's SECURITY DEFINER function. */
+#define STORE_MAINTAIN_SQL \
+"SELECT action, part, n FROM authrelay_audit_maintain(" \
+"  $1::bigint * interval '1 millisecond', $2::integer)"
 
 #endif
