@@ -160,15 +160,22 @@ $$;
 -- one day ('authrelayctl allow' grants at most that), so the default
 -- '1 day' is exact unless your expire is longer; then pass
 -- -v span=EXPIRE (for example -v span='7 days').
+--
+-- The address and times are worked out first, so that the query below
+-- holds them as constants and PostgreSQL picks the partitions while it
+-- plans (an expression such as :at - :span would only be pruned when
+-- the query runs, after planning every older day). A revoke written
+-- after the grant cannot be much older than it (its statement may have
+-- waited for the grant's lock): an hour of margin keeps that bound safe.
+SELECT CASE WHEN family(a) = 6 AND a <<= '::ffff:0:0/96'::inet
+            THEN replace(host(a), '::ffff:', '')
+            ELSE host(a) END AS relay_ip,
+       t AS relay_at,
+       t - :'span'::interval AS relay_since,
+       t - :'span'::interval - interval '1 hour' AS relay_revokes_since
+FROM (SELECT :'ip'::inet AS a, :'at'::timestamptz AS t) AS given
+\gset
 :explain
-WITH arg AS (
-	SELECT CASE WHEN family(a) = 6 AND a <<= '::ffff:0:0/96'::inet
-	            THEN replace(host(a), '::ffff:', '')::inet
-	            ELSE a END AS ip,
-	       t AS at,
-	       t - :'span'::interval AS since
-	FROM (SELECT :'ip'::inet AS a, :'at'::timestamptz AS t) AS given
-)
 SELECT g.username AS user,
        host(g.ip) AS ip,
        g.at AS granted_at,
@@ -176,22 +183,19 @@ SELECT g.username AS user,
        g.parser,
        g.service,
        g.redelivered
-FROM login_event AS g, arg
-WHERE g.ip = arg.ip
+FROM login_event AS g
+WHERE g.ip = :'relay_ip'::inet
   AND g.outcome = 'granted'
-  AND g.at <= arg.at
-  AND g.at > arg.since
-  AND arg.at < g.expires_at
+  AND g.at <= :'relay_at'::timestamptz
+  AND g.at > :'relay_since'::timestamptz
+  AND :'relay_at'::timestamptz < g.expires_at
   AND NOT EXISTS (
-	-- A revoke written after the grant cannot be much older than it
-	-- (its statement may have waited for the grant's lock): an hour
-	-- of margin keeps the bound safe and the partitions few.
 	SELECT 1 FROM login_event AS r
 	WHERE r.ip = g.ip
 	  AND r.outcome = 'revoked'
 	  AND r.id > g.id
-	  AND r.at <= arg.at
-	  AND r.at > arg.since - interval '1 hour')
+	  AND r.at <= :'relay_at'::timestamptz
+	  AND r.at > :'relay_revokes_since'::timestamptz)
 ORDER BY g.at, g.id;
 \endif
 
