@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "schema.h"
@@ -20,15 +21,20 @@
  * later expiry wins, logins add up). Times come from the database clock
  * less the time each event waited in our queue ($6, seconds). A line
  * counts as re-delivered if the same line was recorded within the last
- * day (or expire, if longer): the bound lets PostgreSQL look only in the
- * latest of login_event's day partitions.
+ * day (or expire, if longer), an hour of clock difference between this
+ * host and the database allowed for. The bounds come from this host's
+ * clock ($10, Unix seconds) through to_timestamp(), which is immutable:
+ * PostgreSQL then picks the one or two day partitions of login_event
+ * while planning, instead of planning every day kept and pruning later.
  */
 static const char batch_sql[] =
 "WITH ev AS ("
 "  SELECT e.ip, e.username, e.parser, e.service, e.reason, e.h,"
 "         e.redelivered OR EXISTS (SELECT 1 FROM login_event le"
-"           WHERE le.line_hash = e.h AND le.at > now() -"
-"             greatest($8::float8, 86400000) * interval '1 millisecond')"
+"           WHERE le.line_hash = e.h"
+"             AND le.at > to_timestamp($10::float8 - 3600 -"
+"                                      greatest($8::float8, 86400000) / 1000)"
+"             AND le.at < to_timestamp($10::float8 + 3600))"
 "           AS redelivered,"
 "         now() - e.age * interval '1 second' AS at"
 "  FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[],"
@@ -276,8 +282,9 @@ store_send_batch(struct store *st, struct queue *q, size_t n, int64_t now_ms,
     int64_t expire_ms)
 {
 	struct strbuf *a = st->arrays;
-	const char *params[9];
-	char num[32], expire[32];
+	const char *params[10];
+	char num[32], expire[32], wall[32];
+	struct timespec ts;
 
 	if (st->state != STORE_IDLE || n == 0)
 		return -1;
@@ -309,7 +316,10 @@ store_send_batch(struct store *st, struct queue *q, size_t n, int64_t now_ms,
 	snprintf(expire, sizeof(expire), "%lld", (long long)expire_ms);
 	params[7] = expire;
 	params[8] = a[7].data;
-	return store_send(st, batch_sql, 9, params, STORE_JOB_BATCH, n, now_ms);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(wall, sizeof(wall), "%lld", (long long)ts.tv_sec);
+	params[9] = wall;
+	return store_send(st, batch_sql, 10, params, STORE_JOB_BATCH, n, now_ms);
 }
 
 int
