@@ -82,7 +82,7 @@ struct store {
 	size_t job_events;
 	struct strbuf arrays[8];
 	int notified;
-	unsigned session;	/* connections made */
+	unsigned session;	/* this connection's number */
 	char last_error[256];
 };
 
@@ -156,6 +156,8 @@ store_reset(struct store *st, int64_t now_ms, const char *why)
 		st->backoff_ms = BACKOFF_MAX_MS;
 }
 
+static unsigned sessions;	/* connections made by every store */
+
 static void
 store_start_connect(struct store *st, int64_t now_ms)
 {
@@ -183,7 +185,8 @@ store_continue_connect(struct store *st, int64_t now_ms)
 		PQsetnonblocking(st->conn, 1);
 		st->state = STORE_IDLE;
 		st->backoff_ms = BACKOFF_MIN_MS;
-		st->session++;
+		/* Unique across stores: a reload may replace the store. */
+		st->session = ++sessions;
 		log_info("event=db_connected");
 		/* Changes by others (authrelayctl) must reach the snapshot too. */
 		store_send(st, "LISTEN authrelay_relay", 0, NULL, STORE_JOB_LISTEN,

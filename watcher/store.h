@@ -62,7 +62,8 @@ int store_send_version(struct store *st, int64_t now_ms);
 int store_send_maintain(struct store *st, int64_t keep_ms, int ahead_days,
     int64_t now_ms);
 
-/* Counts connections made: a new value means a new session. */
+/* The current connection's number, unique in the process: a new value
+ * means a new session (perhaps to another database). */
 unsigned store_session(const struct store *st);
 
 /* Read what the server sent; 1 when a job finished (*res filled). */

@@ -99,6 +99,17 @@ assert_eq "$before" "$(parts)" "nothing changed by refused calls"
 assert_eq 2 "$(as watcher "SELECT max(version) FROM schema_version")" "the writer reads the schema version"
 ok "the writer keeps partitions only through authrelay_audit_maintain"
 
+## audit_keep and audit_interval out of range stop the watcher at once
+for bad in "audit_keep = 12h" "audit_keep = 36501d" "audit_interval = 500ms" "audit_interval = 2d"; do
+	watcher_config "$bad"
+	rc=0; "$BIN/authrelayd" -n -c "$T/authrelay.conf" >"$T/bad.out" 2>&1 || rc=$?
+	assert_eq 1 "$rc" "authrelayd -n with $bad"
+	assert_contains "$(cat "$T/bad.out")" "${bad%% *}: want" "the message for $bad"
+done
+watcher_config "audit_keep = 0" "audit_interval = 1d"
+"$BIN/authrelayd" -n -c "$T/authrelay.conf" >/dev/null 2>&1 || fail "audit_keep = 0 refused"
+ok "audit_keep and audit_interval ranges"
+
 ## A watcher keeps recording while its own timer drops a partition
 watcher_start "audit_keep = 30d" "audit_interval = 1s"
 fifo_writer_open
