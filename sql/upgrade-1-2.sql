@@ -90,6 +90,8 @@ SELECT id, at, ip, username, parser, service, outcome,
 FROM login_event_v1;
 DROP TABLE login_event_v1;
 
+-- relay: (its version-2 changes go here)
+
 INSERT INTO schema_version (version) VALUES (2);
 
 SET LOCAL client_min_messages = error;
