@@ -23,6 +23,7 @@ struct retention {
 	int checked;		/* session is valid */
 };
 
+/* Nothing checked yet; the first upkeep is due at once. */
 void retention_init(struct retention *r, int64_t now_ms);
 
 /* audit_keep and audit_interval within range; else -1 and a message. */
