@@ -39,6 +39,8 @@ struct config {
 	char *user;		/* drop to this user when started as root */
 	char *pidfile;
 	char *on_change;	/* program run on grant/expire/revoke */
+	int64_t audit_keep_ms;	/* login_event retention; 0 = for ever */
+	int64_t audit_interval_ms;	/* how often partitions are kept up */
 	/* cdb snapshot and auth-wrap */
 	char *cdb_file;		/* relay snapshot; empty = none */
 	int64_t cdb_interval_ms;

@@ -21,6 +21,7 @@
 #include "linebuf.h"
 #include "log.h"
 #include "privdrop.h"
+#include "retention.h"
 #include "rules.h"
 #include "snapshot.h"
 #include "store.h"
@@ -62,6 +63,8 @@ struct watcher {
 	int64_t snap_respawn_ms;
 	int64_t snap_backoff_ms;
 	struct acks acks;	/* confirm = yes: replies to rsyslog omprog */
+	struct retention retention;	/* schema check, audit partitions */
+	int fatal;		/* stop now, exit 1 (unknown schema) */
 	int in_transaction;
 	uint64_t next_seq;	/* the next queued event's sequence number */
 	uint64_t drops_logged;
@@ -114,6 +117,10 @@ check_config(const struct config *cfg, struct trusted_policy *policy)
 	}
 	if (cfg->confirm && strcmp(cfg->fifo, "-") != 0) {
 		log_err("event=config_error error=\"confirm = yes needs fifo = - (rsyslog omprog)\"");
+		return -1;
+	}
+	if (retention_check_config(cfg, error, sizeof(error)) < 0) {
+		log_err("event=config_error error=\"%s\"", error);
 		return -1;
 	}
 	if (trusted_policy_load(&cfg->trusted_uids, policy, error, sizeof(error)) < 0) {
@@ -373,6 +380,7 @@ reload(struct watcher *w)
 	/* New intervals apply now, not after the old timers run out. */
 	if (w->next_sweep_ms > clock_ms() + cfg.sweep_interval_ms)
 		w->next_sweep_ms = clock_ms() + cfg.sweep_interval_ms;
+	retention_reload(&w->retention, &cfg, clock_ms());
 	/* the snapshot process has the old config: a new one takes over */
 	if (w->snap_pid > 0)
 		kill(w->snap_pid, SIGTERM);
@@ -630,8 +638,13 @@ log_committed(struct watcher *w, size_t count)
 }
 
 static void
-handle_result(struct watcher *w, const struct store_result *res)
+handle_result(struct watcher *w, const struct store_result *res, int64_t now)
 {
+	if (res->job == STORE_JOB_VERSION || res->job == STORE_JOB_MAINTAIN) {
+		if (retention_handle(&w->retention, w->store, res, now) < 0)
+			w->fatal = 1;
+		return;
+	}
 	if (res->job == STORE_JOB_SWEEP) {
 		if (res->ok) {
 			w->n.swept += (uint64_t)res->rows;
@@ -673,6 +686,9 @@ start_work(struct watcher *w, int64_t now)
 
 	if (store_state(w->store) != STORE_IDLE)
 		return;
+	/* First the schema check, then partition upkeep when due. */
+	if (retention_start(&w->retention, w->store, &w->cfg, now))
+		return;
 	if (now >= w->next_sweep_ms || w->sweep_more) {
 		w->next_sweep_ms = now + w->cfg.sweep_interval_ms;
 		w->sweep_more = 0;
@@ -713,6 +729,7 @@ poll_timeout(struct watcher *w, int64_t now)
 
 	if (store_state(w->store) == STORE_IDLE) {
 		t = min_timeout(t, w->next_sweep_ms > now ? w->next_sweep_ms - now : 0);
+		t = min_timeout(t, retention_next_ms(&w->retention, w->store, now));
 	}
 	if (w->snap_pid == 0 && exports_snapshot(&w->cfg) && !w->stopping)
 		t = min_timeout(t, w->snap_respawn_ms > now ?
@@ -738,7 +755,10 @@ run_loop(struct watcher *w)
 		/* how long the loop went without looking at its inputs */
 		if (now - busy_from > w->n.loop_busy_max_ms)
 			w->n.loop_busy_max_ms = now - busy_from;
-
+		if (w->fatal) {
+			log_err("event=stopped_unflushed lost=%zu", w->queue.len);
+			return 1;
+		}
 		if (w->stopping && w->queue.len == 0 &&
 		    store_state(w->store) != STORE_BUSY) {
 			log_info("event=stopped committed=%llu",
@@ -763,7 +783,7 @@ run_loop(struct watcher *w)
 		if (pfd[1].revents)
 			read_input(w);
 		if (pfd[2].revents && store_handle_io(w->store, now, &res)) {
-			handle_result(w, &res);
+			handle_result(w, &res, now);
 			store_result_free(&res);
 		}
 		spawn_snapshot(w, now);
@@ -852,6 +872,7 @@ start(struct watcher *w, int foreground)
 		acks_push(&w->acks, 0, "OK");
 	w->next_sweep_ms = clock_ms();
 	w->snap_respawn_ms = clock_ms();
+	retention_init(&w->retention, clock_ms());
 	log_info("event=started fifo=%s families=%zu expire_ms=%lld",
 	    w->cfg.fifo, rules_family_count(w->rules),
 	    (long long)w->cfg.expire_ms);

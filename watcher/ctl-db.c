@@ -15,7 +15,29 @@
 #include "hook.h"
 #include "ipaddr.h"
 #include "relaycdb.h"
+#include "retention.h"
+#include "schema.h"
 #include "store.h"
+
+/* Refuse a schema this program does not know, saying how to fix it. */
+static int
+check_schema(PGconn *conn)
+{
+	PGresult *res = PQexec(conn, SCHEMA_VERSION_SQL);
+	char why[512];
+	int found = 0;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		found = atoi(PQgetvalue(res, 0, 0));
+	else
+		fprintf(stderr, "authrelayctl: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	if (found == SCHEMA_VERSION)
+		return 0;
+	schema_problem(found, PQdb(conn), why, sizeof(why));
+	fprintf(stderr, "authrelayctl: %s\n", why);
+	return -1;
+}
 
 static PGconn *
 connect_db(const struct config *cfg)
@@ -29,6 +51,10 @@ connect_db(const struct config *cfg)
 	conn = PQconnectdb(cfg->database);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		fprintf(stderr, "authrelayctl: database: %s", PQerrorMessage(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+	if (check_schema(conn) < 0) {
 		PQfinish(conn);
 		return NULL;
 	}
@@ -285,9 +311,9 @@ ctl_expire(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
-/* --since takes a duration back from now (2h) or a timestamp. */
-static int
-since_param(const char *arg, char *buf, size_t len)
+/* --since and --until take a duration back from now (2h) or a timestamp. */
+static void
+time_param(const char *arg, char *buf, size_t len)
 {
 	int64_t ms = config_parse_duration(arg);
 
@@ -295,7 +321,133 @@ since_param(const char *arg, char *buf, size_t len)
 		snprintf(buf, len, "%lld milliseconds ago", (long long)ms);
 	else
 		snprintf(buf, len, "%s", arg);
-	return 0;
+}
+
+enum audit_format { AUDIT_TABLE, AUDIT_CSV, AUDIT_JSON };
+
+/*
+ * The filters, shared by every format: $1 address, $2 user, $3 since,
+ * $4 until, each NULL when not given ('N milliseconds ago' is
+ * PostgreSQL's own interval input syntax). The time bounds compare
+ * 'at' directly, so PostgreSQL reads only the day partitions in range.
+ */
+#define AUDIT_FROM \
+	" FROM login_event" \
+	" WHERE ($1::inet IS NULL OR ip = $1::inet)" \
+	"   AND ($2::text IS NULL OR username = $2)" \
+	"   AND ($3::text IS NULL OR at >= CASE WHEN $3 LIKE '% ago'" \
+	"        THEN now() - (replace($3, ' ago', ''))::interval" \
+	"        ELSE $3::timestamptz END)" \
+	"   AND ($4::text IS NULL OR at < CASE WHEN $4 LIKE '% ago'" \
+	"        THEN now() - (replace($4, ' ago', ''))::interval" \
+	"        ELSE $4::timestamptz END)" \
+	" ORDER BY at, id"
+
+/* For people: seconds, the session's time zone. */
+static const char audit_table_sql[] =
+    "SELECT to_char(at, 'YYYY-MM-DD HH24:MI:SS') AS time, host(ip) AS ip,"
+    " username AS user, parser, service, outcome, coalesce(reason, '') AS reason,"
+    " coalesce(to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS'), '') AS until,"
+    " CASE WHEN redelivered THEN 'yes' ELSE '' END AS redelivered"
+    AUDIT_FROM;
+
+/* For tools: exact UTC times in RFC 3339, NULL for none, t/f. */
+static const char audit_export_sql[] =
+    "SELECT id, to_char(at AT TIME ZONE 'UTC',"
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS time, host(ip) AS ip,"
+    " username AS user, parser, service, outcome, reason,"
+    " to_char(expires_at AT TIME ZONE 'UTC',"
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS until, redelivered"
+    AUDIT_FROM;
+
+/* One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. */
+static void
+csv_field(const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+/* One exported row: CSV (NULL as an empty field) or a JSON object. */
+static void
+print_export_row(const PGresult *res, int r, enum audit_format format)
+{
+	int cols = PQnfields(res);
+
+	if (format == AUDIT_JSON)
+		putchar('{');
+	for (int c = 0; c < cols; c++) {
+		const char *name = PQfname(res, c), *v = PQgetvalue(res, r, c);
+		int null = PQgetisnull(res, r, c);
+
+		if (format == AUDIT_CSV) {
+			if (!null)
+				csv_field(strcmp(name, "redelivered") == 0 ?
+				    (*v == 't' ? "true" : "false") : v);
+			putchar(c + 1 < cols ? ',' : '\n');
+			continue;
+		}
+		ctl_json_string(stdout, name);
+		putchar(':');
+		if (null)
+			fputs("null", stdout);
+		else if (strcmp(name, "redelivered") == 0)
+			fputs(*v == 't' ? "true" : "false", stdout);
+		else if (strcmp(name, "id") == 0)
+			fputs(v, stdout);
+		else
+			ctl_json_string(stdout, v);
+		fputs(c + 1 < cols ? "," : "}\n", stdout);
+	}
+}
+
+/*
+ * Stream an export row by row (single-row mode): an export of millions
+ * of rows never sits in memory whole. CSV starts with a header line;
+ * JSON is one object per line.
+ */
+static int
+audit_export(PGconn *conn, const char *const *params, enum audit_format format)
+{
+	PGresult *res;
+	int header = format == AUDIT_CSV, rc = 0;
+
+	if (!PQsendQueryParams(conn, audit_export_sql, 4, NULL, params, NULL,
+	    NULL, 0) || !PQsetSingleRowMode(conn)) {
+		fprintf(stderr, "authrelayctl: %s", PQerrorMessage(conn));
+		return 1;
+	}
+	while ((res = PQgetResult(conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+			for (int c = 0; header && c < PQnfields(res); c++) {
+				csv_field(PQfname(res, c));
+				putchar(c + 1 < PQnfields(res) ? ',' : '\n');
+			}
+			header = 0;
+			for (int r = 0; r < PQntuples(res); r++)
+				print_export_row(res, r, format);
+		} else {
+			fprintf(stderr, "authrelayctl: %s", PQresultErrorMessage(res));
+			rc = 1;
+		}
+		PQclear(res);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "authrelayctl: audit: write error\n");
+		rc = 1;
+	}
+	return rc;
 }
 
 int
@@ -305,12 +457,16 @@ ctl_audit(const struct config *cfg, int argc, char **argv)
 		{ "ip", required_argument, NULL, 'i' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 't' },
+		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char ip[IPADDR_TEXT_MAX], since[128];
-	const char *params[3] = { NULL, NULL, NULL };
+	char ip[IPADDR_TEXT_MAX], since[128], until[128];
+	const char *params[4] = { NULL, NULL, NULL, NULL };
+	enum audit_format format = AUDIT_TABLE;
 	struct ipaddr addr;
-	int c;
+	PGconn *conn;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'i') {
@@ -320,27 +476,48 @@ ctl_audit(const struct config *cfg, int argc, char **argv)
 		} else if (c == 'u') {
 			params[1] = optarg;
 		} else if (c == 's') {
-			since_param(optarg, since, sizeof(since));
+			time_param(optarg, since, sizeof(since));
 			params[2] = since;
+		} else if (c == 't') {
+			time_param(optarg, until, sizeof(until));
+			params[3] = until;
+		} else if (c == 'f' && strcmp(optarg, "table") == 0) {
+			format = AUDIT_TABLE;
+		} else if (c == 'f' && strcmp(optarg, "csv") == 0) {
+			format = AUDIT_CSV;
+		} else if (c == 'f' && strcmp(optarg, "json") == 0) {
+			format = AUDIT_JSON;
+		} else if (c == 'f') {
+			fprintf(stderr, "authrelayctl: --format: want table, csv or json\n");
+			return 2;
 		} else {
 			return 2;
 		}
 	}
 	if (optind != argc)
 		return 2;
-	/* 'N milliseconds ago' is PostgreSQL's own interval input syntax. */
-	return query_table(cfg,
-	    "SELECT to_char(at, 'YYYY-MM-DD HH24:MI:SS') AS time, host(ip) AS ip,"
-	    " username AS user, parser, service, outcome, coalesce(reason, '') AS reason,"
-	    " coalesce(to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS'), '') AS until,"
-	    " CASE WHEN redelivered THEN 'yes' ELSE '' END AS redelivered"
-	    " FROM login_event"
-	    " WHERE ($1::inet IS NULL OR ip = $1::inet)"
-	    "   AND ($2::text IS NULL OR username = $2)"
-	    "   AND ($3::text IS NULL OR at >= CASE WHEN $3 LIKE '% ago'"
-	    "        THEN now() - (replace($3, ' ago', ''))::interval"
-	    "        ELSE $3::timestamptz END)"
-	    " ORDER BY at, id", 3, params);
+	if (format == AUDIT_TABLE)
+		return query_table(cfg, audit_table_sql, 4, params);
+	if ((conn = connect_db(cfg)) == NULL)
+		return 1;
+	rc = audit_export(conn, params, format);
+	PQfinish(conn);
+	return rc;
+}
+
+/* Partition upkeep now, as authrelayd does every audit_interval. */
+int
+ctl_audit_maintain(const struct config *cfg, int argc, char **argv)
+{
+	char keep[32], ahead[16];
+	const char *params[2] = { keep, ahead };
+
+	(void)argv;
+	if (argc != 1)
+		return 2;
+	snprintf(keep, sizeof(keep), "%lld", (long long)cfg->audit_keep_ms);
+	snprintf(ahead, sizeof(ahead), "%d", RETENTION_AHEAD_DAYS);
+	return query_table(cfg, STORE_MAINTAIN_SQL, 2, params);
 }
 
 int

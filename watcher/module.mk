@@ -8,7 +8,8 @@ SNAPSHOT_WRITE_OBJS = $(B)/watcher/snapwrite.o $(B)/watcher/pgcopy.o \
            $(B)/watcher/pgsnap.o $(B)/watcher/deltamap.o
 SNAPSHOT_OBJS = $(B)/watcher/snapshot.o $(SNAPSHOT_WRITE_OBJS)
 CTL_OBJS = $(B)/watcher/authrelayctl.o $(B)/watcher/ctl-parse.o $(B)/watcher/ctl-db.o \
-           $(B)/watcher/snapverify.o $(SNAPSHOT_WRITE_OBJS) $(B)/watcher/hook.o
+           $(B)/watcher/snapverify.o $(SNAPSHOT_WRITE_OBJS) $(B)/watcher/hook.o \
+           $(B)/watcher/schema.o
 
 bin/authrelayctl: $(CTL_OBJS) $(WATCHER_CORE) $(LIBA)
 	@mkdir -p bin
@@ -17,7 +18,7 @@ bin/authrelayctl: $(CTL_OBJS) $(WATCHER_CORE) $(LIBA)
 PROGRAMS += bin/authrelayd
 DAEMON_OBJS = $(B)/watcher/authrelayd.o $(B)/watcher/store.o $(B)/watcher/queue.o \
               $(B)/watcher/trusted.o $(B)/watcher/acks.o $(B)/watcher/hook.o \
-              $(SNAPSHOT_OBJS)
+              $(SNAPSHOT_OBJS) $(B)/watcher/retention.o $(B)/watcher/schema.o
 bin/authrelayd: $(DAEMON_OBJS) $(WATCHER_CORE) $(LIBA)
 	@mkdir -p bin
 	$(LINK) $^ $(PCRE_LIBS) $(PQ_LIBS) $(CDB_LIBS)

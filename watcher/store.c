@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "schema.h"
 #include "store.h"
 #include "strbuf.h"
 
@@ -19,16 +21,26 @@
  * One statement, one transaction: an audit row per event, and one relay
  * upsert per granted address (the latest login wins the user fields, the
  * later expiry wins, logins add up). Times come from the database clock
- * less the time each event waited in our queue ($6, seconds). A login
- * older than a revocation of its address (a tombstone, from any host) is
- * recorded as ignored, reason "revoked": a slow host never undoes a
- * revoke.
+ * less the time each event waited in our queue ($6, seconds). A line
+ * counts as re-delivered if the same line was recorded within the last
+ * day (or expire, if longer), an hour of clock difference between this
+ * host and the database allowed for. The bounds come from this host's
+ * clock ($10, Unix seconds) through to_timestamp(), which is immutable:
+ * PostgreSQL then picks the one or two day partitions of login_event
+ * while planning, instead of planning every day kept and pruning later.
+ * A login older than a revocation of its address (a tombstone, from any
+ * host) is recorded as ignored, reason "revoked": a slow host never
+ * undoes a revoke.
  */
 static const char batch_sql[] =
 "WITH ev AS ("
 "  SELECT e.ip, e.username, e.parser, e.service, e.h,"
 "         e.redelivered OR EXISTS (SELECT 1 FROM login_event le"
-"                                  WHERE le.line_hash = e.h) AS redelivered,"
+"           WHERE le.line_hash = e.h"
+"             AND le.at > to_timestamp($10::float8 - 3600 -"
+"                                      greatest($8::float8, 86400000) / 1000)"
+"             AND le.at < to_timestamp($10::float8 + 3600))"
+"           AS redelivered,"
 "         now() - e.age * interval '1 second' AS at,"
 "         CASE WHEN e.reason <> '' THEN e.reason"
 "              WHEN EXISTS (SELECT 1 FROM relay_tombstone t WHERE t.ip = e.ip"
@@ -77,6 +89,7 @@ struct store {
 	enum store_job job;
 	size_t job_events;
 	struct strbuf arrays[8];
+	unsigned session;	/* this connection's number */
 	char last_error[256];
 };
 
@@ -144,6 +157,8 @@ store_reset(struct store *st, int64_t now_ms, const char *why)
 		st->backoff_ms = BACKOFF_MAX_MS;
 }
 
+static unsigned sessions;	/* connections made by every store */
+
 static void
 store_start_connect(struct store *st, int64_t now_ms)
 {
@@ -167,6 +182,8 @@ store_continue_connect(struct store *st, int64_t now_ms)
 		PQsetnonblocking(st->conn, 1);
 		st->state = STORE_IDLE;
 		st->backoff_ms = BACKOFF_MIN_MS;
+		/* Unique across stores: a reload may replace the store. */
+		st->session = ++sessions;
 		log_info("event=db_connected");
 	}
 }
@@ -262,8 +279,9 @@ store_send_batch(struct store *st, struct queue *q, size_t n, int64_t now_ms,
     int64_t expire_ms)
 {
 	struct strbuf *a = st->arrays;
-	const char *params[9];
-	char num[32], expire[32];
+	const char *params[10];
+	char num[32], expire[32], wall[32];
+	struct timespec ts;
 
 	if (st->state != STORE_IDLE || n == 0)
 		return -1;
@@ -295,13 +313,42 @@ store_send_batch(struct store *st, struct queue *q, size_t n, int64_t now_ms,
 	snprintf(expire, sizeof(expire), "%lld", (long long)expire_ms);
 	params[7] = expire;
 	params[8] = a[7].data;
-	return store_send(st, batch_sql, 9, params, STORE_JOB_BATCH, n, now_ms);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(wall, sizeof(wall), "%lld", (long long)ts.tv_sec);
+	params[9] = wall;
+	return store_send(st, batch_sql, 10, params, STORE_JOB_BATCH, n, now_ms);
 }
 
 int
 store_send_sweep(struct store *st, int64_t now_ms)
 {
 	return store_send(st, STORE_SWEEP_SQL, 0, NULL, STORE_JOB_SWEEP, 0, now_ms);
+}
+
+int
+store_send_version(struct store *st, int64_t now_ms)
+{
+	return store_send(st, SCHEMA_VERSION_SQL, 0, NULL, STORE_JOB_VERSION, 0,
+	    now_ms);
+}
+
+int
+store_send_maintain(struct store *st, int64_t keep_ms, int ahead_days,
+    int64_t now_ms)
+{
+	char keep[32], ahead[16];
+	const char *params[2] = { keep, ahead };
+
+	snprintf(keep, sizeof(keep), "%lld", (long long)keep_ms);
+	snprintf(ahead, sizeof(ahead), "%d", ahead_days);
+	return store_send(st, STORE_MAINTAIN_SQL, 2, params, STORE_JOB_MAINTAIN,
+	    0, now_ms);
+}
+
+unsigned
+store_session(const struct store *st)
+{
+	return st->session;
 }
 
 /* Connection trouble (class 08, 57P, or a dead socket) means retry later. */
@@ -337,6 +384,14 @@ store_result_free(struct store_result *res)
 	free(res->addrs);
 	res->addrs = NULL;
 	res->naddrs = 0;
+	PQclear(res->tuples);
+	res->tuples = NULL;
+}
+
+const char *
+store_dbname(const struct store *st)
+{
+	return st->conn != NULL ? PQdb(st->conn) : "?";
 }
 
 /* Collect every result of the finished job; then the job is over. */
@@ -351,8 +406,13 @@ store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
 	res->events = st->job_events;
 	res->ok = 1;
 	while ((r = PQgetResult(st->conn)) != NULL) {
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && res->addrs == NULL) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && res->addrs == NULL &&
+		    res->tuples == NULL) {
 			res->rows = atol(PQcmdTuples(r));
+			if (res->job != STORE_JOB_SWEEP) {
+				res->tuples = r;	/* the caller's module reads them */
+				continue;
+			}
 			take_addresses(res, r);
 		} else if (PQresultStatus(r) == PGRES_COMMAND_OK ||
 		    PQresultStatus(r) == PGRES_TUPLES_OK) {
