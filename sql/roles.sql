@@ -89,7 +89,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE relay TO authrelay_writer;
 GRANT SELECT, INSERT ON TABLE login_event TO authrelay_writer;
 -- revoking (the trigger) and sweeping tombstones; reading the snapshot
 GRANT SELECT, INSERT, DELETE ON TABLE relay_tombstone TO authrelay_writer;
-GRANT SELECT ON TABLE authrelay_instance TO authrelay_writer;
+GRANT SELECT, UPDATE (heartbeat) ON TABLE authrelay_instance TO authrelay_writer;
 GRANT SELECT ON TABLE schema_version TO authrelay_writer;
 
 REVOKE ALL ON FUNCTION authrelay_audit_maintain(interval, integer),
