@@ -16,18 +16,21 @@
 /*
  * One statement, one transaction: an audit row per event, and one relay
  * upsert per granted address (the latest login wins the user fields, the
- * later expiry wins, logins add up). Times come from the database clock
+ * later expiry wins, logins add up). A line already recorded, or twice
+ * in one batch (omprog re-deliveries), is marked redelivered. Times come from the database clock
  * less the time each event waited in our queue ($6, seconds).
  */
 static const char batch_sql[] =
 "WITH ev AS ("
 "  SELECT e.ip, e.username, e.parser, e.service, e.reason, e.h,"
 "         e.redelivered OR EXISTS (SELECT 1 FROM login_event le"
-"                                  WHERE le.line_hash = e.h) AS redelivered,"
+"                                  WHERE le.line_hash = e.h)"
+"           OR row_number() OVER (PARTITION BY e.h ORDER BY e.n) > 1"
+"           AS redelivered,"
 "         now() - e.age * interval '1 second' AS at"
 "  FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[],"
-"              $6::float8[], $7::boolean[], $9::bigint[])"
-"       AS e(ip, username, parser, service, reason, age, redelivered, h)"
+"              $6::float8[], $7::boolean[], $9::bigint[]) WITH ORDINALITY"
+"       AS e(ip, username, parser, service, reason, age, redelivered, h, n)"
 "), audit AS ("
 "  INSERT INTO login_event (at, ip, username, parser, service, outcome,"
 "                           reason, expires_at, redelivered, line_hash)"

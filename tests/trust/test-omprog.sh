@@ -13,6 +13,7 @@ pg_start
 cat > "$T/authrelay.conf" <<CONF
 fifo = -
 confirm = yes
+confirm_journal = $T/omprog.journal
 input_format = trusted
 require_trusted = yes
 trusted_uids = vchkpw:0
