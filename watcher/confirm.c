@@ -187,11 +187,14 @@ confirm_line(struct confirm *c, const char *line, size_t len,
 		}
 		c->in_tx = 1;
 		c->tx_refused = 0;
+		c->tx_lines = 0;
 		push(c, 0, "OK");
 		return 1;
 	}
 	if (is(line, len, COMMIT_MARK)) {
 		c->transactions++;
+		log_debug("event=confirm_commit lines=%llu refused=%d",
+		    (unsigned long long)c->tx_lines, c->tx_refused);
 		if (c->in_tx && c->tx_refused) {
 			c->refused++;
 			log_warn("event=confirm_tx_refused note=\"queue full; rsyslog sends the batch again\"");
@@ -204,6 +207,7 @@ confirm_line(struct confirm *c, const char *line, size_t len,
 		return 1;
 	}
 	if (c->in_tx) {
+		c->tx_lines++;
 		if (full)
 			c->tx_refused = 1;
 		/* No event, or the line is kept: answer now; else after its commit. */

@@ -88,6 +88,7 @@ struct confirm {
 	int failed;		/* the reader is gone, or out of step */
 	int in_tx;		/* between BEGIN and COMMIT TRANSACTION */
 	int tx_refused;		/* a line of the open transaction was not queued */
+	uint64_t tx_lines;	/* lines of the open transaction */
 	int journal_fd;		/* -1: none */
 	int journal_dirty;	/* it holds lines */
 	uint64_t journal_seq;	/* newest event whose line it holds */
