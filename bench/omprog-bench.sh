@@ -7,6 +7,9 @@
 # authrelay-pipe.conf. Then authrelayd's peak RSS (VmHWM) while a burst
 # of lines is written into the FIFO at full speed: the queue is bounded
 # and a full queue stops the reading.
+# Also omprog without a journal (each line answered after its own commit,
+# one transaction per line: the behaviour before batching), on fewer
+# logins (BENCH_OMPROG_UNBATCHED, default 1000), as logins/s.
 # BENCH_OMPROG_LOGINS (default 20000) logins per run; BENCH_BURST_LINES
 # (default 500000; the target is stated for 2000000, which takes a few
 # minutes on a busy 2-core machine) lines in the burst.
@@ -14,6 +17,7 @@
 . "$TOP/tests/watcher/watcher-lib.sh"
 N=${BENCH_OMPROG_LOGINS:-20000}
 BURST=${BENCH_BURST_LINES:-500000}
+NUNB=${BENCH_OMPROG_UNBATCHED:-1000}
 
 pg_start
 
@@ -56,9 +60,9 @@ rsyslog_stop() {
 	wait "$RSYSLOG_PID" 2>/dev/null || true
 }
 
-# ingest HOW OCTET: seconds until N logins are committed
+# ingest HOW OCTET [COUNT]: seconds until COUNT (N) logins are committed
 ingest() {
-	local how=$1 octet=$2 start end
+	local how=$1 octet=$2 N=${3:-$N} start end
 	sql "TRUNCATE relay, login_event"
 	bodies "$N" "$octet" > "$T/bodies"
 	case $how in
@@ -72,9 +76,13 @@ ingest() {
 		rsyslog_with authrelay-pipe
 		start=$(now)
 		logger -u "$T/log.sock" -t dovecot -p mail.info -f "$T/bodies" ;;
-	omprog)
-		watcher_config "fifo = -" "confirm = yes" \
-		    "confirm_journal = $T/omprog.journal"
+	omprog|unbatched)
+		if [ "$how" = omprog ]; then
+			watcher_config "fifo = -" "confirm = yes" \
+			    "confirm_journal = $T/omprog.journal"
+		else
+			watcher_config "fifo = -" "confirm = yes" "confirm_journal ="
+		fi
 		rsyslog_with authrelay-omprog
 		start=$(now)
 		logger -u "$T/log.sock" -t dovecot -p mail.info -f "$T/bodies" ;;
@@ -85,7 +93,7 @@ ingest() {
 	case $how in
 	cat) kill -TERM "$WATCHER_PID"; wait "$WATCHER_PID" || true ;;
 	pipe) rsyslog_stop; kill -TERM "$WATCHER_PID"; wait "$WATCHER_PID" || true ;;
-	omprog) rsyslog_stop ;;
+	*) rsyslog_stop ;;
 	esac
 	elapsed "$start" "$end"
 }
@@ -93,6 +101,7 @@ ingest() {
 cat_s=$(ingest cat 31)
 pipe_s=$(ingest pipe 32)
 omprog_s=$(ingest omprog 33)
+unb_s=$(ingest unbatched 35 "$NUNB")
 
 # The burst: lines written into the FIFO at full speed.
 sql "TRUNCATE relay, login_event"
@@ -107,11 +116,12 @@ kill -TERM "$WATCHER_PID"; wait "$WATCHER_PID" || true
 burst_s=$(elapsed "$start" "$end")
 
 awk -v n="$N" -v c="$cat_s" -v p="$pipe_s" -v o="$omprog_s" -v b="$BURST" \
-    -v bs="$burst_s" -v hwm="$hwm_kb" 'BEGIN {
+    -v bs="$burst_s" -v hwm="$hwm_kb" -v nu="$NUNB" -v u="$unb_s" 'BEGIN {
 	printf "%-52s %8s %9s %10s %7s\n", "durable logins into PostgreSQL", "logins", "seconds", "logins/s", "ratio"
 	printf "%-52s %8d %9.3f %10.0f %7.2f\n", "FIFO, written by cat (baseline)", n, c, n / c, 1
 	printf "%-52s %8d %9.3f %10.0f %7.2f\n", "FIFO, written by rsyslog (authrelay-pipe.conf)", n, p, n / p, c / p
 	printf "%-52s %8d %9.3f %10.0f %7.2f\n", "omprog, confirmed (authrelay-omprog.conf)", n, o, n / o, c / o
+	printf "%-52s %8d %9.3f %10.0f %7.2f\n", "omprog, no journal: one transaction per line", nu, u, nu / u, (nu / u) / (n / c)
 	printf "omprog / FIFO by rsyslog: %.2f; target: omprog >= 0.80 of FIFO ingest\n\n", p / o
 	printf "%-52s %8s %9s %10s %7s\n", "burst into the FIFO at full speed", "lines", "seconds", "logins/s", "VmHWM"
 	printf "%-52s %8d %9.3f %10.0f %6.1fM\n", "authrelayd, default queue_max", b, bs, b / bs, hwm / 1024

@@ -5,14 +5,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "confirm.h"
 #include "linebuf.h"
 #include "log.h"
 
-#define JOURNAL_LOCK_WAIT_MS 30000	/* a stopping predecessor flushes for 10 s */
+#define JOURNAL_FILES_MAX 16	/* authrelayd children of one rsyslog action */
 #define JOURNAL_LINE_MAX 16384
 
 #define BEGIN_MARK "BEGIN TRANSACTION"
@@ -34,30 +33,44 @@ confirm_close(struct confirm *c)
 	c->journal_fd = -1;
 }
 
-/* Wait for a predecessor still stopping (it holds the lock). */
+/* Append what an orphaned journal holds to ours, then empty it. */
 static int
-lock_journal(int fd)
+journal_adopt(struct confirm *c, int fd)
 {
-	struct timespec pause = { 0, 100 * 1000 * 1000 };
+	char buf[65536], last = '\n';
+	ssize_t n;
 
-	for (int waited = 0; waited < JOURNAL_LOCK_WAIT_MS; waited += 100) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR)
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (write(c->journal_fd, buf, (size_t)n) != n)
 			return -1;
-		nanosleep(&pause, NULL);
+		last = buf[n - 1];
 	}
-	errno = EWOULDBLOCK;
-	return -1;
+	/* A cut last line must not run into the next. */
+	if (n < 0 || (last != '\n' && write(c->journal_fd, "\n", 1) != 1) ||
+	    ftruncate(fd, 0) < 0)
+		return -1;
+	c->journal_dirty = 1;
+	return 0;
 }
 
-int
-confirm_journal_open(struct confirm *c, const char *path, const char **why_r)
+/*
+ * One journal file: make it ours (created if need be) when we have none
+ * yet, else adopt it if it exists and nobody holds it. 0 when it became
+ * ours, 1 when skipped or adopted, -1 with *why_r.
+ */
+static int
+journal_try(struct confirm *c, const char *name, const char **why_r)
 {
+	int own = c->journal_fd < 0;
 	struct stat sb;
 	int fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = open(name, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
+	    (own ? O_CREAT : 0), 0600);
+	if (fd < 0 && errno == ENOENT && !own)
+		return 1;
 	if (fd < 0) {
 		*why_r = errno == ELOOP ? "is a symlink" : strerror(errno);
 		return -1;
@@ -68,15 +81,55 @@ confirm_journal_open(struct confirm *c, const char *path, const char **why_r)
 		*why_r = "not owned by the watcher's user";
 	else if (sb.st_mode & (S_IWGRP | S_IWOTH | S_IRWXO))
 		*why_r = "mode lets other users read or write it";
-	else if (lock_journal(fd) < 0)
-		*why_r = errno == EWOULDBLOCK ?
-		    "locked by another authrelayd for 30 s" : strerror(errno);
-	else {
+	else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK) {
+			close(fd);
+			return 1;	/* a running authrelayd's */
+		}
+		*why_r = strerror(errno);
+	} else if (own) {
 		c->journal_fd = fd;
 		c->journal_dirty = sb.st_size > 0;
 		return 0;
-	}
+	} else if (sb.st_size == 0 || journal_adopt(c, fd) == 0) {
+		close(fd);
+		return 1;
+	} else
+		*why_r = "cannot take over its lines";
 	close(fd);
+	return -1;
+}
+
+/*
+ * rsyslog runs one program per worker of the action's queue (its
+ * disk-assisted part has a worker of its own), so each running
+ * authrelayd locks a journal of its own: path, else path.1, path.2 ...
+ * Journals that no running authrelayd holds are taken over: their lines
+ * are moved into ours and read with it.
+ */
+int
+confirm_journal_open(struct confirm *c, const char *path, const char **why_r)
+{
+	char name[4096];
+	int rc;
+
+	for (int i = 0; i < JOURNAL_FILES_MAX; i++) {
+		if (i == 0)
+			rc = snprintf(name, sizeof(name), "%s", path);
+		else
+			rc = snprintf(name, sizeof(name), "%s.%d", path, i);
+		if (rc < 0 || (size_t)rc >= sizeof(name)) {
+			*why_r = "path too long";
+			break;
+		}
+		if (journal_try(c, name, why_r) < 0)
+			break;
+		if (i == JOURNAL_FILES_MAX - 1 && c->journal_fd < 0)
+			*why_r = "every journal file is locked by a running authrelayd";
+		else if (i == JOURNAL_FILES_MAX - 1)
+			return 0;
+	}
+	confirm_close(c);
 	return -1;
 }
 

@@ -75,7 +75,7 @@
  * COMMIT answer is OK only if all is committed), SIGKILL (the journal).
  */
 
-#define CONFIRM_PENDING_MAX 64	/* rsyslog leaves at most one unanswered */
+#define CONFIRM_PENDING_MAX 4096	/* rsyslog leaves at most one unanswered */
 #define CONFIRM_TEXT_MAX 24
 
 struct confirm {
@@ -98,9 +98,11 @@ struct confirm {
 void confirm_init(struct confirm *c, int fd);
 
 /*
- * Open (creating it, mode 0600) and lock the journal after the
- * privilege drop: a regular file owned by this user that no other user
- * may write, not a symlink. Returns 0, or -1 with *why_r set.
+ * Open (creating it, mode 0600) and lock a journal after the privilege
+ * drop: path, or path.1 ... path.15 when another running authrelayd
+ * (another worker of the same rsyslog action) holds the lock. Each is a
+ * regular file owned by this user that no other user may write, not a
+ * symlink. Returns 0, or -1 with *why_r set.
  */
 int confirm_journal_open(struct confirm *c, const char *path, const char **why_r);
 
