@@ -756,11 +756,6 @@ run_loop(struct watcher *w)
 		int store_fd = store_poll_fd(w->store, &store_events);
 		int64_t now = clock_ms();
 
-		/* Lines read earlier and held back by a full queue come first. */
-		if (w->input_eof == 1)
-			finish_input(w, now);
-		else
-			take_lines(w, now);
 		if (w->stopping && w->queue.len == 0 &&
 		    store_state(w->store) != STORE_BUSY) {
 			log_info("event=stopped committed=%llu",
@@ -791,6 +786,11 @@ run_loop(struct watcher *w)
 		if (store_take_notified(w->store))
 			w->cdb_dirty = 1;
 		store_tick(w->store, now);
+		/* Lines read earlier and held back by a full queue, then a batch. */
+		if (w->input_eof == 1)
+			finish_input(w, now);
+		else
+			take_lines(w, now);
 		start_work(w, now);
 		if (w->cfg.confirm) {
 			confirm_flush(&w->confirm, done_seq(w));
