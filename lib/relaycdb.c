@@ -1,4 +1,4 @@
-/* relaycdb.c - THE record format of the relay snapshot and tcprules cdbs. */
+/* relaycdb.c - THE record format of the relay snapshot cdbs. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -33,6 +33,18 @@ static int
 is_control(unsigned char c)
 {
 	return c < 0x20 || c == 0x7f;
+}
+
+/* A base id: exactly RELAYCDB_ID_LEN lowercase hex digits. */
+static int
+is_id(const char *s, size_t len)
+{
+	if (len != RELAYCDB_ID_LEN)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
 }
 
 /* Decimal digits of a non-negative v into out (no NUL); the length. */
@@ -131,11 +143,19 @@ relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
 }
 
 int
-relaycdb_format_meta(int64_t built, int64_t count, char *out, size_t outlen)
+relaycdb_format_meta(int64_t built, int64_t count,
+    const char *const *ids, size_t nids, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "%d %" PRId64 " %" PRId64,
 	    RELAYCDB_VERSION, built, count);
 
+	if (nids > RELAYCDB_IDS_MAX)
+		return -1;
+	for (size_t i = 0; i < nids && n >= 0 && (size_t)n < outlen; i++) {
+		if (!is_id(ids[i], strlen(ids[i])))
+			return -1;
+		n += snprintf(out + n, outlen - (size_t)n, " %s", ids[i]);
+	}
 	return n < 0 || (size_t)n >= outlen ? -1 : n;
 }
 
@@ -143,15 +163,40 @@ int
 relaycdb_parse_meta(const char *val, size_t len, struct relaycdb_meta *m_r,
     const char **error_r)
 {
-	const char *rest;
-	size_t restlen;
+	const char *rest, *sp;
+	size_t restlen, n;
 
+	memset(m_r, 0, sizeof(*m_r));
 	if (split_value(val, len, &m_r->built, &rest, &restlen, error_r) < 0)
 		return -1;
-	if (parse_num(rest, restlen, &m_r->count) < 0) {
+	sp = memchr(rest, ' ', restlen);
+	n = sp != NULL ? (size_t)(sp - rest) : restlen;
+	if (parse_num(rest, n, &m_r->count) < 0) {
 		*error_r = "bad count in snapshot record";
 		return -1;
 	}
+	/* then " <id>" at most RELAYCDB_IDS_MAX times, nothing else */
+	while (n < restlen) {
+		rest += n + 1;
+		restlen -= n + 1;
+		sp = memchr(rest, ' ', restlen);
+		n = sp != NULL ? (size_t)(sp - rest) : restlen;
+		if (m_r->ids == RELAYCDB_IDS_MAX || !is_id(rest, n)) {
+			*error_r = "bad base id in snapshot record";
+			return -1;
+		}
+		memcpy(m_r->id[m_r->ids], rest, n);
+		m_r->id[m_r->ids++][n] = '\0';
+	}
+	return 0;
+}
+
+int
+relaycdb_meta_has_id(const struct relaycdb_meta *m, const char *id)
+{
+	for (size_t i = 0; i < m->ids; i++)
+		if (strcmp(m->id[i], id) == 0)
+			return 1;
 	return 0;
 }
 
@@ -237,181 +282,18 @@ relaycdb_lookup(int fd, const char *ip, struct relaycdb_entry *e_r,
 }
 
 int
-relaycdb_read_meta(int fd, struct relaycdb_meta *m_r, const char **error_r)
+relaycdb_read_meta(int fd, const char *key, struct relaycdb_meta *m_r,
+    const char **error_r)
 {
 	char val[RELAYCDB_VALUE_MAX];
 	size_t len = 0;
-	int r = seek_value(fd, RELAYCDB_META_KEY, val, &len, error_r);
+	int r = seek_value(fd, key, val, &len, error_r);
 
 	if (r == 0)
-		*error_r = "no snapshot record (not a relay snapshot?)";
+		*error_r = strcmp(key, RELAYCDB_DELTA_KEY) == 0 ?
+		    "no delta record (not a relay delta?)" :
+		    "no snapshot record (not a relay snapshot?)";
 	if (r <= 0)
 		return -1;
 	return relaycdb_parse_meta(val, len, m_r, error_r);
-}
-
-/* Append len bytes to r->data; tcprules has no limit, we have one. */
-static int
-data_add(struct relaycdb_rule *r, const char *s, size_t len)
-{
-	if (len > sizeof(r->data) - r->data_len)
-		return -1;
-	memcpy(r->data + r->data_len, s, len);
-	r->data_len += len;
-	return 0;
-}
-
-/* The ",NAME=qVALUEq..." tail; mirrors tcprules.c's loop. */
-static int
-parse_vars(const char *x, size_t len, struct relaycdb_rule *r,
-    const char **error_r)
-{
-	while (len > 0) {
-		const char *eq, *end;
-		char q;
-
-		if (*x != ',' || (eq = memchr(x, '=', len)) == NULL ||
-		    eq + 1 == x + len) {
-			*error_r = "unable to parse this line";
-			return -1;
-		}
-		q = eq[1];
-		end = memchr(eq + 2, q, (size_t)(x + len - (eq + 2)));
-		if (end == NULL) {
-			*error_r = "unable to parse this line";
-			return -1;
-		}
-		/* "+NAME=" then the value then NUL */
-		if (data_add(r, "+", 1) < 0 ||
-		    data_add(r, x + 1, (size_t)(eq - x)) < 0 ||
-		    data_add(r, eq + 2, (size_t)(end - (eq + 2))) < 0 ||
-		    data_add(r, "", 1) < 0) {
-			*error_r = "rule too long";
-			return -1;
-		}
-		len -= (size_t)(end + 1 - x);
-		x = end + 1;
-	}
-	return 0;
-}
-
-int
-relaycdb_rule_parse(const char *line, size_t len, struct relaycdb_rule *r_r,
-    const char **error_r)
-{
-	const char *colon;
-
-	if (len == 0 || line[0] == '#' || line[0] == '\n')
-		return 0;
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' ' ||
-	    line[len - 1] == '\t'))
-		len--;
-	if (len >= RELAYCDB_RULE_MAX) {
-		*error_r = "rule too long";
-		return -1;
-	}
-	if ((colon = memchr(line, ':', len)) == NULL)
-		return 0;	/* tcprules silently ignores such lines */
-	r_r->address_len = (size_t)(colon - line);
-	memcpy(r_r->address, line, r_r->address_len);
-	r_r->data_len = 0;
-	len -= r_r->address_len + 1;
-	line = colon + 1;
-	if (len >= 4 && memcmp(line, "deny", 4) == 0) {
-		data_add(r_r, "D", 2);	/* "D\0" */
-		line += 4;
-		len -= 4;
-	} else if (len >= 5 && memcmp(line, "allow", 5) == 0) {
-		line += 5;
-		len -= 5;
-	} else {
-		*error_r = "unable to parse this line";
-		return -1;
-	}
-	return parse_vars(line, len, r_r, error_r) < 0 ? -1 : 1;
-}
-
-/* tcprules' getnum: all digits (empty counts as 0), else an error. */
-static int
-range_num(const char *s, size_t len, unsigned long *out)
-{
-	int64_t v = 0;
-
-	if (len > 0 && parse_num(s, len, &v) < 0)
-		return -1;
-	*out = (unsigned long)v;
-	return 0;
-}
-
-int
-relaycdb_rule_keys(const struct relaycdb_rule *r, relaycdb_key_fn *fn,
-    void *ctx, const char **error_r)
-{
-	const char *a = r->address;
-	size_t alen = r->address_len, dash, left, right;
-	unsigned long bot, top;
-
-	if (memchr(a, '=', alen) != NULL || memchr(a, '@', alen) != NULL ||
-	    memchr(a, '-', alen) == NULL)
-		return fn(ctx, a, alen, r->data, r->data_len);
-	/* "1.2.3.4-9" or "1.2.3-5.": one dotted component is a range. */
-	dash = (size_t)((const char *)memchr(a, '-', alen) - a);
-	for (left = dash; left > 0 && a[left - 1] != '.'; left--)
-		;
-	for (right = dash + 1; right < alen && a[right] != '.'; right++)
-		;
-	if (range_num(a + left, dash - left, &bot) < 0 ||
-	    range_num(a + dash + 1, right - dash - 1, &top) < 0) {
-		*error_r = "unable to parse this line";
-		return -1;
-	}
-	if (top > 255)
-		top = 255;
-	for (; bot <= top; bot++) {
-		char key[RELAYCDB_RULE_MAX + 8];
-		int n = snprintf(key, sizeof(key), "%.*s%lu%.*s", (int)left, a,
-		    bot, (int)(alen - right), a + right);
-		int rc;
-
-		if (n < 0 || (size_t)n >= sizeof(key)) {
-			*error_r = "rule too long";
-			return -1;
-		}
-		if ((rc = fn(ctx, key, (size_t)n, r->data, r->data_len)) != 0)
-			return rc;
-	}
-	return 0;
-}
-
-int
-relaycdb_tcp_value(const char *relayclient, char *out, size_t outlen)
-{
-	int n = snprintf(out, outlen, "+RELAYCLIENT=%s", relayclient);
-
-	/* the record's NUL terminator is part of the value */
-	return n < 0 || (size_t)n + 1 > outlen ? -1 : n + 1;
-}
-
-int
-relaycdb_data_is_deny(const char *data, size_t len)
-{
-	return len >= 2 && data[0] == 'D' && data[1] == '\0';
-}
-
-int
-relaycdb_data_has_var(const char *data, size_t len, const char *name)
-{
-	size_t nlen = strlen(name);
-
-	for (size_t i = 0; i < len;) {
-		const char *rec = data + i;
-		const char *nul = memchr(rec, '\0', len - i);
-		size_t rlen = nul != NULL ? (size_t)(nul - rec) : len - i;
-
-		if (rlen > nlen + 1 && rec[0] == '+' &&
-		    memcmp(rec + 1, name, nlen) == 0 && rec[nlen + 1] == '=')
-			return 1;
-		i += rlen + 1;
-	}
-	return 0;
 }

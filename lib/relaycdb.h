@@ -1,4 +1,4 @@
-/* relaycdb.h - THE record format of the relay snapshot and tcprules cdbs. */
+/* relaycdb.h - THE record format of the relay snapshot cdbs. */
 #ifndef AUTHRELAY_RELAYCDB_H
 #define AUTHRELAY_RELAYCDB_H
 
@@ -6,17 +6,36 @@
 #include <stdint.h>
 
 /*
- * Relay snapshot (cfg->cdb_file), written by watcher/cdbexport.c and
- * read by auth-wrap:
+ * The relay snapshot is a pair of cdbs, written by the watcher
+ * (watcher/snapshot.c) and read by auth-wrap and authrelay-policy
+ * (lib/relaylookup.c):
+ *
+ * base  (cfg->cdb_file): every active relay when it was built; rebuilt
+ *       rarely, off the watcher's event loop.
+ * delta (cfg->cdb_file + RELAYCDB_DELTA_SUFFIX): every relay row that
+ *       changed since the base, rewritten on each change. A revoked relay
+ *       is a record whose expiry has passed (a tombstone): the delta is
+ *       read first and its record, if any, decides.
+ *
+ * Records of both:
  *   key   = canonical IP text (ipaddr_canon), e.g. "192.0.2.10"
  *   value = "1 <expires_unix_seconds> <user>"   (1 = format version)
  * plus one metadata record, whose key can never be an IP:
- *   key   = RELAYCDB_META_KEY
- *   value = "1 <built_unix_seconds> <count>"
+ *   base:  key RELAYCDB_META_KEY,  value "1 <built> <count> <id>"
+ *   delta: key RELAYCDB_DELTA_KEY, value "1 <built> <count> <id> [<id>]"
+ * <id> names a base (RELAYCDB_ID_LEN lowercase hex digits); a delta
+ * lists the one or two bases it is valid on top of, and is never used
+ * with another. A delta's <built> is when the pair was last known to be
+ * current (cdb_max_age applies to it); without a delta file, the base
+ * alone is the snapshot (as written by "authrelayctl export-cdb").
  * Expiry is rounded down to the second, so a grant ends early, never late.
  */
 #define RELAYCDB_VERSION 1
 #define RELAYCDB_META_KEY "!authrelay-snapshot"
+#define RELAYCDB_DELTA_KEY "!authrelay-delta"
+#define RELAYCDB_DELTA_SUFFIX ".delta"
+#define RELAYCDB_ID_LEN 16
+#define RELAYCDB_IDS_MAX 2
 #define RELAYCDB_USER_MAX 255		/* bytes, as sql/schema.sql allows */
 #define RELAYCDB_VALUE_MAX 300		/* "1 " + 20 digits + " " + user */
 
@@ -28,6 +47,8 @@ struct relaycdb_entry {
 struct relaycdb_meta {
 	int64_t built;		/* unix seconds when the snapshot was taken */
 	int64_t count;		/* relay records in the file */
+	size_t ids;		/* base: 0 (legacy) or 1; delta: 1 or 2 */
+	char id[RELAYCDB_IDS_MAX][RELAYCDB_ID_LEN + 1];
 };
 
 /*
@@ -42,9 +63,12 @@ int relaycdb_format(int64_t expires, const char *user, char *out,
 int relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
     const char **error_r);
 
-/* Format/parse the metadata value (same conventions as above). */
-int relaycdb_format_meta(int64_t built, int64_t count, char *out,
-    size_t outlen);
+/*
+ * Format/parse the metadata value (same conventions as above); ids is
+ * an array of nids (0 to RELAYCDB_IDS_MAX) base ids.
+ */
+int relaycdb_format_meta(int64_t built, int64_t count,
+    const char *const *ids, size_t nids, char *out, size_t outlen);
 int relaycdb_parse_meta(const char *val, size_t len, struct relaycdb_meta *m_r,
     const char **error_r);
 
@@ -73,53 +97,14 @@ int relaycdb_active(const struct relaycdb_entry *e, int64_t now,
 int relaycdb_lookup(int fd, const char *ip, struct relaycdb_entry *e_r,
     const char **error_r);
 
-/* Read the metadata record: 0, or -1 (missing = corrupt) with *error_r. */
-int relaycdb_read_meta(int fd, struct relaycdb_meta *m_r,
+/*
+ * Read the metadata record under key (RELAYCDB_META_KEY or
+ * RELAYCDB_DELTA_KEY): 0, or -1 (missing = corrupt) with *error_r.
+ */
+int relaycdb_read_meta(int fd, const char *key, struct relaycdb_meta *m_r,
     const char **error_r);
 
-/*
- * tcpserver -x cdbs, in ucspi-tcp 0.88's layout (tcprules.c, rules.c):
- *   key   = address text exactly as written ("1.2.3.4", "1.2.3.", "",
- *           "=host", "info@1.2.3.4"); ranges "1.2.3.4-9" expand to
- *           one key per number
- *   value = "D\0" for deny, then "+NAME=value\0" per variable
- * tcpserver takes the first record of a key, so rules added first win.
- */
-#define RELAYCDB_RULE_MAX 4096		/* longest tcprules line accepted */
-
-struct relaycdb_rule {
-	char address[RELAYCDB_RULE_MAX];
-	size_t address_len;
-	char data[RELAYCDB_RULE_MAX];
-	size_t data_len;
-};
-
-/*
- * Parse one tcprules line (with or without its newline) the way
- * tcprules 0.88 does. Returns 1 with *r_r filled, 0 for a line that
- * tcprules ignores (comment, blank, no colon), -1 with *error_r for a
- * line tcprules rejects.
- */
-int relaycdb_rule_parse(const char *line, size_t len,
-    struct relaycdb_rule *r_r, const char **error_r);
-
-/* Called once per key a rule produces; nonzero return stops the walk. */
-typedef int relaycdb_key_fn(void *ctx, const char *key, size_t klen,
-    const char *data, size_t dlen);
-
-/*
- * Call fn for every key of rule r, expanding a range as tcprules does.
- * Returns fn's nonzero result, 0 when done, or -1 with *error_r for a
- * malformed range.
- */
-int relaycdb_rule_keys(const struct relaycdb_rule *r, relaycdb_key_fn *fn,
-    void *ctx, const char **error_r);
-
-/* Value of a relay's allow rule: "+RELAYCLIENT=<relayclient>\0". */
-int relaycdb_tcp_value(const char *relayclient, char *out, size_t outlen);
-
-/* Does tcprules data (as above) say deny? Does it set variable name? */
-int relaycdb_data_is_deny(const char *data, size_t len);
-int relaycdb_data_has_var(const char *data, size_t len, const char *name);
+/* Does the meta record list base id? */
+int relaycdb_meta_has_id(const struct relaycdb_meta *m, const char *id);
 
 #endif

@@ -75,12 +75,16 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON TABLE relay, login_event, schema_version
-	FROM authrelay_writer, authrelay_reader;
+REVOKE ALL ON TABLE relay, login_event, schema_version, relay_tombstone,
+	authrelay_instance FROM authrelay_writer, authrelay_reader;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE relay TO authrelay_writer;
 GRANT SELECT, INSERT ON TABLE login_event TO authrelay_writer;
+-- revoking (the trigger) and sweeping tombstones; reading the snapshot
+GRANT SELECT, INSERT, DELETE ON TABLE relay_tombstone TO authrelay_writer;
+GRANT SELECT ON TABLE authrelay_instance TO authrelay_writer;
 
-GRANT SELECT ON TABLE relay TO authrelay_reader;
+GRANT SELECT ON TABLE relay, relay_tombstone, authrelay_instance
+	TO authrelay_reader;
 
 COMMIT;

@@ -33,6 +33,76 @@ CREATE TABLE IF NOT EXISTS relay (
 );
 CREATE INDEX IF NOT EXISTS relay_expires_at ON relay (expires_at);
 
+-- Change tracking for the snapshot (watcher/snapshot.c): every insert or
+-- update stamps the row with its transaction id, and deleting a relay
+-- that was still active leaves a tombstone until the relay would have
+-- expired. A reader that remembers the snapshot of its last read
+-- (pg_current_snapshot()) fetches only the rows and tombstones that read
+-- did not see: work per change, not per table. Expired rows need no
+-- tombstone: every copy of them has expired too (expiry only grows).
+ALTER TABLE relay ADD COLUMN IF NOT EXISTS txid xid8;
+CREATE INDEX IF NOT EXISTS relay_txid ON relay (txid);
+CREATE TABLE IF NOT EXISTS relay_tombstone (
+	ip         inet NOT NULL CHECK (authrelay_is_host(ip)),
+	revoked_at timestamptz NOT NULL DEFAULT now(),
+	purge_at   timestamptz NOT NULL,
+	txid       xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+CREATE INDEX IF NOT EXISTS relay_tombstone_txid ON relay_tombstone (txid);
+CREATE INDEX IF NOT EXISTS relay_tombstone_ip ON relay_tombstone (ip);
+CREATE INDEX IF NOT EXISTS relay_tombstone_purge_at ON relay_tombstone (purge_at);
+
+CREATE OR REPLACE FUNCTION authrelay_relay_stamp() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.txid := pg_current_xact_id();
+	RETURN NEW;
+END
+$$;
+DROP TRIGGER IF EXISTS relay_stamp ON relay;
+CREATE TRIGGER relay_stamp BEFORE INSERT OR UPDATE ON relay
+	FOR EACH ROW EXECUTE FUNCTION authrelay_relay_stamp();
+
+CREATE OR REPLACE FUNCTION authrelay_relay_tombstone() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO relay_tombstone (ip, purge_at) VALUES (OLD.ip, OLD.expires_at);
+	RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS relay_tombstone ON relay;
+CREATE TRIGGER relay_tombstone AFTER DELETE ON relay
+	FOR EACH ROW WHEN (OLD.expires_at > now())
+	EXECUTE FUNCTION authrelay_relay_tombstone();
+-- TRUNCATE revokes everything at once: one tombstone for 0.0.0.0 (never
+-- a relay) tells every snapshot reader to start again from a new base.
+-- Kept for two days, longer than any grant auth-wrap honours.
+CREATE OR REPLACE FUNCTION authrelay_relay_truncated() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO relay_tombstone (ip, purge_at)
+	VALUES ('0.0.0.0', now() + interval '2 days');
+	RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS relay_truncated ON relay;
+CREATE TRIGGER relay_truncated AFTER TRUNCATE ON relay
+	FOR EACH STATEMENT EXECUTE FUNCTION authrelay_relay_truncated();
+
+-- Which database a snapshot was read from: a base from another one (a
+-- database dropped and created again, a restore) is never continued.
+-- heartbeat: the writers' sweeper sets it each round, so that a reader
+-- on a hot standby knows how current its copy is (replication lag counts
+-- in the snapshot's age there).
+CREATE TABLE IF NOT EXISTS authrelay_instance (id text PRIMARY KEY);
+ALTER TABLE authrelay_instance ADD COLUMN IF NOT EXISTS heartbeat timestamptz;
+INSERT INTO authrelay_instance (id)
+	SELECT md5(random()::text || clock_timestamp()::text)
+	WHERE NOT EXISTS (SELECT 1 FROM authrelay_instance);
+
+-- rows of a version-1 database get their stamp
+UPDATE relay SET txid = NULL WHERE txid IS NULL;
+
 -- The audit trail: one row per decision the watcher or an admin made.
 -- outcome: granted (relay opened or extended until expires_at),
 -- ignored (reason says why: never_relay, service, ...), revoked.

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
-#include "cdbexport.h"
 #include "config.h"
 #include "confirm.h"
 #include "hook.h"
@@ -22,8 +22,8 @@
 #include "log.h"
 #include "privdrop.h"
 #include "rules.h"
+#include "snapshot.h"
 #include "store.h"
-#include "sync.h"
 #include "trusted.h"
 
 #define INPUT_BUF_SIZE (256 * 1024)
@@ -31,11 +31,14 @@
 #define PIPE_SIZE_WANTED (1024 * 1024)
 #define STOP_FLUSH_MS 10000
 #define DROP_LOG_EVERY_MS 10000
+#define SNAPSHOT_RESPAWN_MIN_MS 500
+#define SNAPSHOT_RESPAWN_MAX_MS 30000
 
 struct counters {
 	uint64_t lines, matched, granted, ignored, bad_field, too_long;
-	uint64_t limit, committed, db_errors, swept, exports, export_errors;
+	uint64_t limit, committed, db_errors, swept, snapshot_restarts;
 	uint64_t untrusted, stale;
+	int64_t loop_busy_max_ms;	/* longest stretch between two polls */
 };
 
 struct watcher {
@@ -51,12 +54,13 @@ struct watcher {
 	int stopping;
 	int64_t stop_deadline_ms;
 	int64_t next_sweep_ms;
-	int64_t next_export_ms;
-	int cdb_dirty;
 	int sweep_more;		/* the last sweep hit its batch limit */
 	size_t isolate;		/* events to send one by one after a refusal */
-	int64_t last_export_ms;
 	int64_t last_drop_log_ms;
+	/* the snapshot process (watcher/snapshot.c), restarted if it dies */
+	pid_t snap_pid;
+	int64_t snap_respawn_ms;
+	int64_t snap_backoff_ms;
 	struct confirm confirm;	/* confirm = yes: answers to rsyslog omprog */
 	int input_eof;		/* 1: standard input ended, 2: all of it taken */
 	uint64_t next_seq;	/* the next queued event's sequence number */
@@ -240,8 +244,8 @@ log_counters(const struct watcher *w)
 {
 	log_info("event=counters lines=%llu matched=%llu granted=%llu ignored=%llu "
 	    "bad_field=%llu too_long=%llu limit=%llu oversized=%llu queued=%zu "
-	    "dropped=%llu committed=%llu db_errors=%llu swept=%llu exports=%llu "
-	    "export_errors=%llu untrusted=%llu stale=%llu",
+	    "dropped=%llu committed=%llu db_errors=%llu swept=%llu "
+	    "snapshot_restarts=%llu untrusted=%llu loop_busy_max_ms=%lld stale=%llu",
 	    (unsigned long long)w->n.lines, (unsigned long long)w->n.matched,
 	    (unsigned long long)w->n.granted, (unsigned long long)w->n.ignored,
 	    (unsigned long long)w->n.bad_field, (unsigned long long)w->n.too_long,
@@ -249,9 +253,80 @@ log_counters(const struct watcher *w)
 	    (unsigned long long)w->input.oversized, w->queue.len,
 	    (unsigned long long)w->queue.dropped,
 	    (unsigned long long)w->n.committed, (unsigned long long)w->n.db_errors,
-	    (unsigned long long)w->n.swept, (unsigned long long)w->n.exports,
-	    (unsigned long long)w->n.export_errors,
-	    (unsigned long long)w->n.untrusted, (unsigned long long)w->n.stale);
+	    (unsigned long long)w->n.swept,
+	    (unsigned long long)w->n.snapshot_restarts,
+	    (unsigned long long)w->n.untrusted,
+	    (long long)w->n.loop_busy_max_ms, (unsigned long long)w->n.stale);
+}
+
+static int
+exports_snapshot(const struct config *cfg)
+{
+	return cfg->cdb_file[0] != '\0' || cfg->tcp_cdb[0] != '\0';
+}
+
+/* Start the snapshot process when due (watcher/snapshot.c says why). */
+static void
+spawn_snapshot(struct watcher *w, int64_t now)
+{
+	if (w->snap_pid > 0 || w->stopping || !exports_snapshot(&w->cfg) ||
+	    now < w->snap_respawn_ms)
+		return;
+	if ((w->snap_pid = snapshot_spawn(&w->cfg)) < 0) {
+		log_sys(LOG_ERR, "event=snapshot_spawn_failed");
+		w->snap_pid = 0;
+		w->snap_respawn_ms = now + SNAPSHOT_RESPAWN_MAX_MS;
+		return;
+	}
+	log_debug("event=snapshot_started pid=%ld", (long)w->snap_pid);
+}
+
+/* The snapshot process ended: unless we stop it, it comes back. */
+static void
+snapshot_exited(struct watcher *w, int status)
+{
+	int64_t now = clock_ms();
+
+	w->snap_pid = 0;
+	if (w->stopping)
+		return;
+	if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)) {
+		log_err("event=snapshot_exited status=%d restart_ms=%lld",
+		    WIFEXITED(status) ? WEXITSTATUS(status) :
+		    128 + WTERMSIG(status), (long long)w->snap_backoff_ms);
+		w->n.snapshot_restarts++;
+		w->snap_backoff_ms = w->snap_backoff_ms == 0 ?
+		    SNAPSHOT_RESPAWN_MIN_MS : w->snap_backoff_ms * 2;
+		if (w->snap_backoff_ms > SNAPSHOT_RESPAWN_MAX_MS)
+			w->snap_backoff_ms = SNAPSHOT_RESPAWN_MAX_MS;
+	}
+	w->snap_respawn_ms = now + w->snap_backoff_ms;
+}
+
+static void
+reap_children(struct watcher *w)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == w->snap_pid)
+			snapshot_exited(w, status);
+		else
+			hook_reaped(pid, status);
+	}
+}
+
+static void
+stop_snapshot(struct watcher *w)
+{
+	int status;
+
+	if (w->snap_pid <= 0)
+		return;
+	kill(w->snap_pid, SIGTERM);
+	if (waitpid(w->snap_pid, &status, 0) == w->snap_pid)
+		w->snap_pid = 0;
 }
 
 /* SIGHUP: a new config and parsers replace the old only if both load. */
@@ -298,7 +373,11 @@ reload(struct watcher *w)
 	/* New intervals apply now, not after the old timers run out. */
 	if (w->next_sweep_ms > clock_ms() + cfg.sweep_interval_ms)
 		w->next_sweep_ms = clock_ms() + cfg.sweep_interval_ms;
-	w->cdb_dirty = 1;
+	/* the snapshot process has the old config: a new one takes over */
+	if (w->snap_pid > 0)
+		kill(w->snap_pid, SIGTERM);
+	w->snap_backoff_ms = 0;
+	w->snap_respawn_ms = clock_ms();
 	log_info("event=reloaded families=%zu", rules_family_count(rules));
 }
 
@@ -316,7 +395,7 @@ handle_signals(struct watcher *w)
 			log_counters(w);
 			break;
 		case SIGCHLD:
-			hook_reap();
+			reap_children(w);
 			break;
 		default:
 			if (!w->stopping)
@@ -592,22 +671,15 @@ log_committed(struct watcher *w, size_t count)
 static void
 handle_result(struct watcher *w, const struct store_result *res)
 {
-	if (res->job == STORE_JOB_LISTEN) {
-		if (!res->ok)
-			log_warn("event=listen_failed error=\"%s\"", res->error);
-		return;
-	}
 	if (res->job == STORE_JOB_SWEEP) {
 		if (res->ok) {
 			w->n.swept += (uint64_t)res->rows;
 			w->sweep_more = res->rows >= STORE_SWEEP_BATCH;
-			if (res->rows > 0) {
-				w->cdb_dirty = 1;
+			if (res->rows > 0)
 				log_info("event=expired relays=%ld", res->rows);
-			}
-			for (int i = 0; res->tuples != NULL && i < PQntuples(res->tuples); i++)
+			for (size_t i = 0; i < res->naddrs; i++)
 				hook_run(w->cfg.on_change, "expire",
-				    PQgetvalue(res->tuples, i, 0));
+				    res->addrs[i]);
 		}
 		return;
 	}
@@ -616,8 +688,6 @@ handle_result(struct watcher *w, const struct store_result *res)
 		queue_pop(&w->queue, res->events);
 		w->n.committed += res->events;
 		w->isolate -= w->isolate < res->events ? w->isolate : res->events;
-		if (res->rows > 0)
-			w->cdb_dirty = 1;
 		return;
 	}
 	w->n.db_errors++;
@@ -634,34 +704,7 @@ handle_result(struct watcher *w, const struct store_result *res)
 	}
 }
 
-static int
-exports_snapshot(const struct config *cfg)
-{
-	return cfg->cdb_file[0] != '\0' || cfg->tcp_cdb[0] != '\0';
-}
-
-static void
-export_snapshot(struct watcher *w, int64_t now)
-{
-	struct cdbexport_stats st;
-	char err[256];
-
-	w->cdb_dirty = 0;
-	w->next_export_ms = now + w->cfg.cdb_interval_ms;
-	w->last_export_ms = now;
-	if (cdbexport_run(store_conn(w->store), &w->cfg, &st, err, sizeof(err)) < 0) {
-		w->n.export_errors++;
-		log_err("event=cdb_export_failed error=\"%s\"", err);
-		if (PQstatus(store_conn(w->store)) != CONNECTION_OK)
-			store_reset(w->store, now, "connection lost during export");
-		return;
-	}
-	w->n.exports++;
-	log_debug("event=cdb_export relays=%lld ms=%lld", (long long)st.relays,
-	    (long long)st.elapsed_ms);
-}
-
-/* With the connection idle: export, sweep, or write the next batch. */
+/* With the connection idle: sweep, or write the next batch. */
 static void
 start_work(struct watcher *w, int64_t now)
 {
@@ -669,13 +712,6 @@ start_work(struct watcher *w, int64_t now)
 
 	if (store_state(w->store) != STORE_IDLE)
 		return;
-	/* Coalesced after changes; also periodically, so it never ages out. */
-	if (exports_snapshot(&w->cfg) && now >= w->next_export_ms &&
-	    (w->cdb_dirty || now - w->last_export_ms >= w->cfg.cdb_max_age_ms / 2)) {
-		export_snapshot(w, now);
-		if (store_state(w->store) != STORE_IDLE)
-			return;
-	}
 	if (now >= w->next_sweep_ms || w->sweep_more) {
 		w->next_sweep_ms = now + w->cfg.sweep_interval_ms;
 		w->sweep_more = 0;
@@ -718,10 +754,10 @@ poll_timeout(struct watcher *w, int64_t now)
 
 	if (store_state(w->store) == STORE_IDLE) {
 		t = min_timeout(t, w->next_sweep_ms > now ? w->next_sweep_ms - now : 0);
-		if (exports_snapshot(&w->cfg) && w->cdb_dirty)
-			t = min_timeout(t, w->next_export_ms > now ?
-			    w->next_export_ms - now : 0);
 	}
+	if (w->snap_pid == 0 && exports_snapshot(&w->cfg) && !w->stopping)
+		t = min_timeout(t, w->snap_respawn_ms > now ?
+		    w->snap_respawn_ms - now : 0);
 	if (w->stopping)
 		t = min_timeout(t, w->stop_deadline_ms > now ?
 		    w->stop_deadline_ms - now : 0);
@@ -749,12 +785,17 @@ static int
 run_loop(struct watcher *w)
 {
 	struct store_result res;
+	int64_t busy_from = clock_ms();
 
 	for (;;) {
 		struct pollfd pfd[3];
 		short store_events = 0;
 		int store_fd = store_poll_fd(w->store, &store_events);
 		int64_t now = clock_ms();
+
+		/* how long the loop went without looking at its inputs */
+		if (now - busy_from > w->n.loop_busy_max_ms)
+			w->n.loop_busy_max_ms = now - busy_from;
 
 		if (w->stopping && w->queue.len == 0 &&
 		    store_state(w->store) != STORE_BUSY) {
@@ -775,16 +816,16 @@ run_loop(struct watcher *w)
 			return 1;
 		}
 		now = clock_ms();
+		busy_from = now;
 		if (pfd[0].revents)
 			handle_signals(w);
 		if (pfd[1].revents)
 			read_input(w);
 		if (pfd[2].revents && store_handle_io(w->store, now, &res)) {
 			handle_result(w, &res);
-			PQclear(res.tuples);
+			store_result_free(&res);
 		}
-		if (store_take_notified(w->store))
-			w->cdb_dirty = 1;
+		spawn_snapshot(w, now);
 		store_tick(w->store, now);
 		/* Lines read earlier and held back by a full queue, then a batch. */
 		if (w->input_eof == 1)
@@ -806,6 +847,7 @@ run_loop(struct watcher *w)
 static void
 watcher_free(struct watcher *w)
 {
+	stop_snapshot(w);
 	rules_free(w->rules);
 	trusted_policy_free(&w->policy);
 	store_free(w->store);
@@ -887,8 +929,7 @@ start(struct watcher *w, int foreground)
 	if (w->cfg.confirm)
 		confirm_ready(&w->confirm);
 	w->next_sweep_ms = clock_ms();
-	w->next_export_ms = clock_ms();
-	w->cdb_dirty = 1;
+	w->snap_respawn_ms = clock_ms();
 	log_info("event=started fifo=%s families=%zu expire_ms=%lld",
 	    w->cfg.fifo, rules_family_count(w->rules),
 	    (long long)w->cfg.expire_ms);
@@ -932,7 +973,7 @@ main(int argc, char **argv)
 	else if (sync_mode) {
 		/* --sync reads no FIFO: drop at once; a reload needs a restart. */
 		signal(SIGHUP, SIG_IGN);
-		rc = drop_privileges(w.cfg.user) < 0 ? 1 : sync_run(&w.cfg);
+		rc = drop_privileges(w.cfg.user) < 0 ? 1 : snapshot_run(&w.cfg);
 	}
 	else
 		rc = start(&w, foreground);

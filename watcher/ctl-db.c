@@ -8,8 +8,10 @@
 
 #include <libpq-fe.h>
 
-#include "cdbexport.h"
+#include "snapverify.h"
+#include "snapwrite.h"
 #include "ctl.h"
+#include "clock.h"
 #include "hook.h"
 #include "ipaddr.h"
 #include "relaycdb.h"
@@ -368,8 +370,10 @@ ctl_stats(const struct config *cfg, int argc, char **argv)
 int
 ctl_export_cdb(const struct config *cfg, int argc, char **argv)
 {
-	struct cdbexport_stats st;
-	char err[256];
+	struct snapwrite_tcp_stats tcp;
+	struct snapbase base;
+	char err[512];
+	int64_t start = clock_ms();
 	PGconn *conn;
 	int rc;
 
@@ -382,15 +386,16 @@ ctl_export_cdb(const struct config *cfg, int argc, char **argv)
 	}
 	if ((conn = connect_db(cfg)) == NULL)
 		return 1;
-	rc = cdbexport_run(conn, cfg, &st, err, sizeof(err));
+	rc = snapwrite_all(conn, cfg, &base, &tcp, err, sizeof(err));
 	PQfinish(conn);
 	if (rc < 0) {
 		fprintf(stderr, "authrelayctl: export-cdb: %s\n", err);
 		return 1;
 	}
 	printf("exported %lld relays (%lld refused, %lld static rules) in %lld ms\n",
-	    (long long)st.relays, (long long)st.skipped,
-	    (long long)st.static_keys, (long long)st.elapsed_ms);
+	    (long long)(cfg->cdb_file[0] != '\0' ? base.count : tcp.relays),
+	    (long long)base.skipped, (long long)tcp.static_keys,
+	    (long long)(clock_ms() - start));
 	return 0;
 }
 
@@ -405,7 +410,7 @@ ctl_verify(const struct config *cfg, int argc, char **argv)
 		return 2;
 	if ((conn = connect_db(cfg)) == NULL)
 		return 1;
-	diffs = cdbexport_verify(conn, cfg, stdout);
+	diffs = snapverify_run(conn, cfg, stdout);
 	PQfinish(conn);
 	if (diffs < 0)
 		return 1;

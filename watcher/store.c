@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "log.h"
 #include "store.h"
 #include "strbuf.h"
@@ -16,18 +18,25 @@
 /*
  * One statement, one transaction: an audit row per event, and one relay
  * upsert per granted address (the latest login wins the user fields, the
- * later expiry wins, logins add up). A line already recorded, or twice
- * in one batch (omprog re-deliveries), is marked redelivered. Times come from the database clock
- * less the time each event waited in our queue ($6, seconds).
+ * later expiry wins, logins add up). Times come from the database clock
+ * less the time each event waited in our queue ($6, seconds). A login
+ * older than a revocation of its address (a tombstone, from any host) is
+ * recorded as ignored, reason "revoked": a slow host never undoes a
+ * revoke. A line already recorded, or twice in one batch (omprog
+ * re-deliveries), is marked redelivered.
  */
 static const char batch_sql[] =
 "WITH ev AS ("
-"  SELECT e.ip, e.username, e.parser, e.service, e.reason, e.h,"
+"  SELECT e.ip, e.username, e.parser, e.service, e.h,"
 "         e.redelivered OR EXISTS (SELECT 1 FROM login_event le"
 "                                  WHERE le.line_hash = e.h)"
 "           OR row_number() OVER (PARTITION BY e.h ORDER BY e.n) > 1"
 "           AS redelivered,"
-"         now() - e.age * interval '1 second' AS at"
+"         now() - e.age * interval '1 second' AS at,"
+"         CASE WHEN e.reason <> '' THEN e.reason"
+"              WHEN EXISTS (SELECT 1 FROM relay_tombstone t WHERE t.ip = e.ip"
+"                           AND t.revoked_at >= now() - e.age * interval '1 second')"
+"              THEN 'revoked' ELSE '' END AS reason"
 "  FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[],"
 "              $6::float8[], $7::boolean[], $9::bigint[]) WITH ORDINALITY"
 "       AS e(ip, username, parser, service, reason, age, redelivered, h, n)"
@@ -60,7 +69,6 @@ static const char batch_sql[] =
 "  expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at),"
 "  logins = r.logins + EXCLUDED.logins";
 
-
 struct store {
 	char *conninfo;
 	PGconn *conn;
@@ -72,7 +80,6 @@ struct store {
 	enum store_job job;
 	size_t job_events;
 	struct strbuf arrays[8];
-	int notified;
 	char last_error[256];
 };
 
@@ -109,12 +116,6 @@ store_state(const struct store *st)
 	return st->state;
 }
 
-PGconn *
-store_conn(struct store *st)
-{
-	return st->conn;
-}
-
 /* One line, no newline, for logs. */
 static const char *
 pg_error(PGconn *conn)
@@ -127,7 +128,7 @@ pg_error(PGconn *conn)
 	return text;
 }
 
-void
+static void
 store_reset(struct store *st, int64_t now_ms, const char *why)
 {
 	if (st->state != STORE_DOWN || st->conn != NULL)
@@ -159,10 +160,6 @@ store_start_connect(struct store *st, int64_t now_ms)
 	st->deadline_ms = now_ms + CONNECT_DEADLINE_MS;
 }
 
-static int store_send(struct store *st, const char *sql, int nparams,
-    const char *const *params, enum store_job job, size_t events,
-    int64_t now_ms);
-
 static void
 store_continue_connect(struct store *st, int64_t now_ms)
 {
@@ -174,9 +171,6 @@ store_continue_connect(struct store *st, int64_t now_ms)
 		st->state = STORE_IDLE;
 		st->backoff_ms = BACKOFF_MIN_MS;
 		log_info("event=db_connected");
-		/* Changes by others (authrelayctl) must reach the snapshot too. */
-		store_send(st, "LISTEN authrelay_relay", 0, NULL, STORE_JOB_LISTEN,
-		    0, now_ms);
 	}
 }
 
@@ -325,6 +319,29 @@ is_connection_error(PGconn *conn, const PGresult *res)
 	    strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0;
 }
 
+/* The first column of the rows a statement returned (addresses). */
+static void
+take_addresses(struct store_result *res, PGresult *r)
+{
+	int n = PQntuples(r);
+
+	if (n <= 0 || (res->addrs = calloc((size_t)n, sizeof(char *))) == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		if ((res->addrs[res->naddrs] = strdup(PQgetvalue(r, i, 0))) != NULL)
+			res->naddrs++;
+}
+
+void
+store_result_free(struct store_result *res)
+{
+	for (size_t i = 0; i < res->naddrs; i++)
+		free(res->addrs[i]);
+	free(res->addrs);
+	res->addrs = NULL;
+	res->naddrs = 0;
+}
+
 /* Collect every result of the finished job; then the job is over. */
 static int
 store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
@@ -337,10 +354,9 @@ store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
 	res->events = st->job_events;
 	res->ok = 1;
 	while ((r = PQgetResult(st->conn)) != NULL) {
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && res->tuples == NULL) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && res->addrs == NULL) {
 			res->rows = atol(PQcmdTuples(r));
-			res->tuples = r;
-			continue;
+			take_addresses(res, r);
 		} else if (PQresultStatus(r) == PGRES_COMMAND_OK ||
 		    PQresultStatus(r) == PGRES_TUPLES_OK) {
 			res->rows = atol(PQcmdTuples(r));
@@ -360,26 +376,6 @@ store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
 	else
 		res->data_error = !res->ok;
 	return 1;
-}
-
-static void
-store_drain_notifies(struct store *st)
-{
-	PGnotify *n;
-
-	while ((n = PQnotifies(st->conn)) != NULL) {
-		st->notified = 1;
-		PQfreemem(n);
-	}
-}
-
-int
-store_take_notified(struct store *st)
-{
-	int was = st->notified;
-
-	st->notified = 0;
-	return was;
 }
 
 int
@@ -404,7 +400,6 @@ store_handle_io(struct store *st, int64_t now_ms, struct store_result *res)
 		snprintf(res->error, sizeof(res->error), "connection lost");
 		return 1;
 	}
-	store_drain_notifies(st);
 	if (st->state == STORE_IDLE)
 		return 0;
 	if (PQisBusy(st->conn))

@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "relaycdb.h"
+#include "tcprules.h"
 
 static void
 test_format(void)
@@ -62,12 +63,28 @@ test_meta_and_active(void)
 	struct relaycdb_entry e = { .expires = 1000 };
 	char buf[RELAYCDB_VALUE_MAX];
 	const char *why;
-	int n = relaycdb_format_meta(900, 42, buf, sizeof(buf));
+	const char *ids[] = { "0123456789abcdef", "fedcba9876543210", "x" };
+	int n = relaycdb_format_meta(900, 42, NULL, 0, buf, sizeof(buf));
 
 	CHECK(n > 0 && strcmp(buf, "1 900 42") == 0);
 	CHECK(relaycdb_parse_meta(buf, (size_t)n, &m, &why) == 0);
-	CHECK(m.built == 900 && m.count == 42);
+	CHECK(m.built == 900 && m.count == 42 && m.ids == 0);
 	CHECK(relaycdb_parse_meta("1 900 x", 7, &m, &why) == -1);
+	/* base ids: one or two, exactly 16 lowercase hex digits each */
+	n = relaycdb_format_meta(900, 42, ids, 2, buf, sizeof(buf));
+	CHECK(n > 0 && strcmp(buf,
+	    "1 900 42 0123456789abcdef fedcba9876543210") == 0);
+	CHECK(relaycdb_parse_meta(buf, (size_t)n, &m, &why) == 0);
+	CHECK(m.ids == 2 && relaycdb_meta_has_id(&m, ids[1]) &&
+	    relaycdb_meta_has_id(&m, ids[0]) &&
+	    !relaycdb_meta_has_id(&m, "0000000000000000"));
+	CHECK(relaycdb_format_meta(900, 42, ids + 1, 2, buf, sizeof(buf)) == -1);
+	CHECK(relaycdb_format_meta(900, 42, ids, 3, buf, sizeof(buf)) == -1);
+	CHECK(relaycdb_parse_meta("1 900 42 0123456789ABCDEF", 25, &m, &why) == -1);
+	CHECK(relaycdb_parse_meta("1 900 42 0123456789abcde", 24, &m, &why) == -1);
+	CHECK(relaycdb_parse_meta("1 900 42 0123456789abcdef ", 26, &m, &why) == -1);
+	CHECK(relaycdb_parse_meta("1 900 42 0123456789abcdef 0123456789abcdef "
+	    "0123456789abcdef", 59, &m, &why) == -1);
 	CHECK(relaycdb_active(&e, 999, 100, &why) == 1);
 	CHECK(relaycdb_active(&e, 1000, 100, &why) == 0);	/* exact */
 	CHECK(relaycdb_active(&e, 1001, 100, &why) == 0);
@@ -98,11 +115,13 @@ test_lookup(void)
 	CHECK(e.expires == 2000 && strcmp(e.user, "alice") == 0);
 	CHECK(relaycdb_lookup(fd, "192.0.2.12", &e, &why) == 0);
 	CHECK(relaycdb_lookup(fd, "192.0.2.11", &e, &why) == -1);
-	CHECK(relaycdb_read_meta(fd, &m, &why) == 0 && m.built == 1500);
+	CHECK(relaycdb_read_meta(fd, RELAYCDB_META_KEY, &m, &why) == 0 &&
+	    m.built == 1500);
+	CHECK(relaycdb_read_meta(fd, RELAYCDB_DELTA_KEY, &m, &why) == -1);
 	/* a file that is not a cdb: an error, never "not found" */
 	CHECK(ftruncate(fd, 100) == 0);
 	CHECK(relaycdb_lookup(fd, "192.0.2.10", &e, &why) == -1);
-	CHECK(relaycdb_read_meta(fd, &m, &why) == -1);
+	CHECK(relaycdb_read_meta(fd, RELAYCDB_META_KEY, &m, &why) == -1);
 	close(fd);
 	unlink(path);
 }
@@ -132,14 +151,14 @@ collect(void *ctx, const char *key, size_t klen, const char *data,
 static const char *
 rule(const char *line, int want)
 {
-	struct relaycdb_rule *r = malloc(sizeof(*r));
+	struct tcprules_rule *r = malloc(sizeof(*r));
 	const char *why = NULL;
-	int rc = relaycdb_rule_parse(line, strlen(line), r, &why);
+	int rc = tcprules_parse(line, strlen(line), r, &why);
 
 	keys[0] = '\0';
 	CHECK(rc == want);
 	if (rc == 1)
-		CHECK(relaycdb_rule_keys(r, collect, NULL, &why) == 0);
+		CHECK(tcprules_keys(r, collect, NULL, &why) == 0);
 	free(r);
 	return keys;
 }
@@ -176,11 +195,11 @@ test_tcprules(void)
 static void
 test_bad_range(void)
 {
-	struct relaycdb_rule *r = malloc(sizeof(*r));
+	struct tcprules_rule *r = malloc(sizeof(*r));
 	const char *why = NULL;
 
-	CHECK(relaycdb_rule_parse("1.2.3.x-5:allow", 15, r, &why) == 1);
-	CHECK(relaycdb_rule_keys(r, collect, NULL, &why) == -1 && why != NULL);
+	CHECK(tcprules_parse("1.2.3.x-5:allow", 15, r, &why) == 1);
+	CHECK(tcprules_keys(r, collect, NULL, &why) == -1 && why != NULL);
 	free(r);
 }
 
@@ -188,18 +207,18 @@ static void
 test_tcp_values(void)
 {
 	char buf[64];
-	int n = relaycdb_tcp_value("", buf, sizeof(buf));
+	int n = tcprules_relay_value("", buf, sizeof(buf));
 
 	CHECK(n == 14 && memcmp(buf, "+RELAYCLIENT=\0", 14) == 0);
-	n = relaycdb_tcp_value("@fix.me", buf, sizeof(buf));
+	n = tcprules_relay_value("@fix.me", buf, sizeof(buf));
 	CHECK(n == 21 && memcmp(buf, "+RELAYCLIENT=@fix.me\0", 21) == 0);
-	CHECK(relaycdb_tcp_value("", buf, 13) == -1);
-	CHECK(relaycdb_data_is_deny("D\0+X=1\0", 7));
-	CHECK(!relaycdb_data_is_deny("+D=1\0", 5));
-	CHECK(!relaycdb_data_is_deny("", 0));
-	CHECK(relaycdb_data_has_var("D\0+RELAYCLIENT=\0", 16, "RELAYCLIENT"));
-	CHECK(!relaycdb_data_has_var("+RELAYCLIENTX=\0", 15, "RELAYCLIENT"));
-	CHECK(!relaycdb_data_has_var("+RBLSMTPD=\0", 11, "RELAYCLIENT"));
+	CHECK(tcprules_relay_value("", buf, 13) == -1);
+	CHECK(tcprules_data_is_deny("D\0+X=1\0", 7));
+	CHECK(!tcprules_data_is_deny("+D=1\0", 5));
+	CHECK(!tcprules_data_is_deny("", 0));
+	CHECK(tcprules_data_has_var("D\0+RELAYCLIENT=\0", 16, "RELAYCLIENT"));
+	CHECK(!tcprules_data_has_var("+RELAYCLIENTX=\0", 15, "RELAYCLIENT"));
+	CHECK(!tcprules_data_has_var("+RBLSMTPD=\0", 11, "RELAYCLIENT"));
 }
 
 int
