@@ -24,6 +24,7 @@ struct config_key {
 static const struct config_key config_keys[] = {
 	KEY(fifo, T_STR, "/run/authrelay/fifo"),
 	KEY(confirm, T_BOOL, "no"),
+	KEY(confirm_journal, T_STR, "/var/lib/authrelay/omprog.journal"),
 	KEY(input_format, T_STR, "syslog"),
 	KEY(parsers, T_STR, "/usr/local/share/authrelay/parsers"),
 	KEY(enable, T_LIST, "all"),
@@ -34,7 +35,7 @@ static const struct config_key config_keys[] = {
 	KEY(database, T_STR, ""),
 	KEYAS("expire", expire_ms, T_DURATION, "30m"),
 	KEYAS("sweep_interval", sweep_interval_ms, T_DURATION, "60s"),
-	KEY(queue_max, T_COUNT, "100000"),
+	KEY(queue_max, T_COUNT, "10000"),
 	KEY(batch_max, T_COUNT, "5000"),
 	KEY(user, T_STR, "authrelay"),
 	KEY(pidfile, T_STR, "/run/authrelay/authrelayd.pid"),

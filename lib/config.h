@@ -25,6 +25,7 @@ struct config {
 	/* watcher input */
 	char *fifo;		/* path, or "-" for standard input */
 	int confirm;		/* omprog confirmMessages: ack after commit */
+	char *confirm_journal;	/* deferred lines kept for a restart; empty = none */
 	char *input_format;	/* syslog | trusted */
 	char *parsers;		/* directory of *.conf parser files */
 	struct config_list enable;	/* families; "all" = every file */

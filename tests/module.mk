@@ -15,3 +15,7 @@ $(B)/tests/test-snapshot: $(B)/tests/unit/test-snapshot.o $(B)/watcher/snapwrite
 TEST_PROGRAMS += $(B)/tests/postfixmap-tool
 $(B)/tests/postfixmap-tool: $(B)/tests/policy/postfixmap-tool.o $(LIBA)
 	$(LINK) $^ $(CDB_LIBS)
+# The omprog answers and journal live in the watcher.
+$(B)/tests/test-confirm: $(B)/tests/unit/test-confirm.o $(B)/watcher/confirm.o \
+    $(B)/watcher/linebuf.o $(LIBA)
+	$(LINK) $^

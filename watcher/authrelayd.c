@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "acks.h"
 #include "config.h"
+#include "confirm.h"
 #include "hook.h"
 #include "event.h"
 #include "linebuf.h"
@@ -38,7 +38,7 @@
 struct counters {
 	uint64_t lines, matched, granted, ignored, bad_field, too_long;
 	uint64_t limit, committed, db_errors, swept, snapshot_restarts;
-	uint64_t untrusted;
+	uint64_t untrusted, stale;
 	int64_t loop_busy_max_ms;	/* longest stretch between two polls */
 };
 
@@ -62,10 +62,10 @@ struct watcher {
 	pid_t snap_pid;
 	int64_t snap_respawn_ms;
 	int64_t snap_backoff_ms;
-	struct acks acks;	/* confirm = yes: replies to rsyslog omprog */
+	struct confirm confirm;	/* confirm = yes: answers to rsyslog omprog */
+	int input_eof;		/* 1: standard input ended, 2: all of it taken */
 	struct retention retention;	/* schema check, audit partitions */
 	int fatal;		/* stop now, exit 1 (unknown schema) */
-	int in_transaction;
 	uint64_t next_seq;	/* the next queued event's sequence number */
 	uint64_t drops_logged;
 	struct counters n;
@@ -252,7 +252,7 @@ log_counters(const struct watcher *w)
 	log_info("event=counters lines=%llu matched=%llu granted=%llu ignored=%llu "
 	    "bad_field=%llu too_long=%llu limit=%llu oversized=%llu queued=%zu "
 	    "dropped=%llu committed=%llu db_errors=%llu swept=%llu "
-	    "snapshot_restarts=%llu untrusted=%llu loop_busy_max_ms=%lld",
+	    "snapshot_restarts=%llu untrusted=%llu loop_busy_max_ms=%lld stale=%llu",
 	    (unsigned long long)w->n.lines, (unsigned long long)w->n.matched,
 	    (unsigned long long)w->n.granted, (unsigned long long)w->n.ignored,
 	    (unsigned long long)w->n.bad_field, (unsigned long long)w->n.too_long,
@@ -263,7 +263,7 @@ log_counters(const struct watcher *w)
 	    (unsigned long long)w->n.swept,
 	    (unsigned long long)w->n.snapshot_restarts,
 	    (unsigned long long)w->n.untrusted,
-	    (long long)w->n.loop_busy_max_ms);
+	    (long long)w->n.loop_busy_max_ms, (unsigned long long)w->n.stale);
 }
 
 static int
@@ -476,47 +476,26 @@ done_seq(struct watcher *w)
 	return w->queue.len == 0 ? w->next_seq - 1 : queue_at(&w->queue, 0)->seq - 1;
 }
 
-/*
- * omprog's protocol: BEGIN/COMMIT TRANSACTION get OK (COMMIT once all
- * its events are committed); a line inside a transaction gets
- * DEFER_COMMIT; a line outside one gets OK once its event is committed.
- * Returns 1 when the line was a protocol command.
- */
-static int
-confirm_line(struct watcher *w, const char *line, size_t len, int queued,
-    int dropped)
-{
-	uint64_t last = w->next_seq - 1;
-	const char *reply = "OK";
-
-	if (len == 17 && memcmp(line, "BEGIN TRANSACTION", 17) == 0) {
-		w->in_transaction = 1;
-	} else if (len == 18 && memcmp(line, "COMMIT TRANSACTION", 18) == 0) {
-		w->in_transaction = 0;
-	} else if (dropped) {
-		reply = "ERROR queue full";	/* rsyslog keeps and re-sends it */
-	} else if (w->in_transaction) {
-		reply = "DEFER_COMMIT";
-		last = queued ? last - 1 : last;
-	}
-	if (acks_push(&w->acks, last, reply) < 0) {
-		log_err("event=confirm_overflow");
-		w->acks.failed = 1;
-	}
-	return 0;
-}
-
 static void handle_line_inner(struct watcher *w, const char *line, size_t len,
     int64_t now, int *queued_r, int *dropped_r);
 
+/*
+ * One input line. With confirm = yes the transaction marks are no
+ * logins, and every line gets its answer (confirm.h has the rules).
+ */
 static void
 handle_line(struct watcher *w, const char *line, size_t len, int64_t now)
 {
 	int queued = 0, dropped = 0;
 
-	handle_line_inner(w, line, len, now, &queued, &dropped);
-	if (w->cfg.confirm)
-		confirm_line(w, line, len, queued, dropped);
+	if (!w->cfg.confirm) {
+		handle_line_inner(w, line, len, now, &queued, &dropped);
+		return;
+	}
+	if (!confirm_is_mark(line, len))
+		handle_line_inner(w, line, len, now, &queued, &dropped);
+	confirm_line(&w->confirm, line, len, w->next_seq - 1, queued, dropped);
+	confirm_flush(&w->confirm, done_seq(w));
 }
 
 static void
@@ -592,23 +571,84 @@ handle_line_inner(struct watcher *w, const char *line, size_t len, int64_t now,
 	*queued_r = 1;
 }
 
-static void
-read_input(struct watcher *w)
+/*
+ * Backpressure: in FIFO mode a full queue stops the reading, so the
+ * syslog daemon's own queue holds what follows instead of logins being
+ * dropped here. (With confirm = yes rsyslog waits for the answer to
+ * COMMIT TRANSACTION, so the queue holds one transaction at most.)
+ */
+static int
+input_held(const struct watcher *w)
+{
+	return !w->cfg.confirm && queue_full(&w->queue);
+}
+
+/* Handle the complete lines already read; 1 if the queue stopped it. */
+static int
+take_lines(struct watcher *w, int64_t now)
 {
 	const char *line;
 	size_t len;
+
+	for (;;) {
+		if (input_held(w))
+			return 1;
+		if (!linebuf_next(&w->input, &line, &len))
+			return 0;
+		handle_line(w, line, len, now);
+	}
+}
+
+/*
+ * A line of the omprog journal: answered DEFER_COMMIT by a predecessor
+ * that stopped before it was committed. Queued whatever queue_max says.
+ */
+static uint64_t
+replay_line(void *arg, const char *line, size_t len)
+{
+	struct watcher *w = arg;
+	size_t max = w->queue.max;
+	int queued = 0, dropped = 0;
+
+	w->queue.max = SIZE_MAX;
+	if (!confirm_is_mark(line, len))
+		handle_line_inner(w, line, len, clock_ms(), &queued, &dropped);
+	w->queue.max = max;
+	return w->next_seq - 1;
+}
+
+/* Standard input ended (the omprog parent is gone): stop once it is read. */
+static void
+finish_input(struct watcher *w, int64_t now)
+{
+	const char *line;
+	size_t len;
+
+	if (take_lines(w, now))
+		return;
+	if (linebuf_rest(&w->input, &line, &len))
+		handle_line(w, line, len, now);
+	w->input_eof = 2;
+	log_info("event=input_closed");
+	if (!w->stopping) {
+		w->stopping = 1;
+		w->stop_deadline_ms = now + STOP_FLUSH_MS;
+	}
+}
+
+static void
+read_input(struct watcher *w)
+{
 	ssize_t n;
 	int64_t now = clock_ms();
 
 	for (int rounds = 0; rounds < 16; rounds++) {
+		if (take_lines(w, now))
+			return;
 		n = linebuf_fill(&w->input, w->input_fd);
 		if (n == 0) {
-			/* Only standard input ends: the omprog parent is gone. */
-			if (linebuf_rest(&w->input, &line, &len))
-				handle_line(w, line, len, now);
-			log_info("event=input_closed");
-			w->stopping = 1;
-			w->stop_deadline_ms = now + STOP_FLUSH_MS;
+			w->input_eof = 1;
+			finish_input(w, now);
 			return;
 		}
 		if (n < 0) {
@@ -616,9 +656,8 @@ read_input(struct watcher *w)
 				log_sys(LOG_ERR, "event=read_error");
 			return;
 		}
-		while (linebuf_next(&w->input, &line, &len))
-			handle_line(w, line, len, now);
 	}
+	take_lines(w, now);
 }
 
 /* Log what a committed batch decided, one line per login. */
@@ -706,8 +745,10 @@ start_work(struct watcher *w, int64_t now)
 		struct event *ev = queue_at(&w->queue, i);
 
 		/* An event older than a relay's life grants nothing now. */
-		if (ev->reason[0] == '\0' && now - ev->received_ms >= w->cfg.expire_ms)
+		if (ev->reason[0] == '\0' && now - ev->received_ms >= w->cfg.expire_ms) {
 			snprintf(ev->reason, sizeof(ev->reason), "stale");
+			w->n.stale++;
+		}
 	}
 	store_send_batch(w->store, &w->queue, n, now, w->cfg.expire_ms);
 }
@@ -740,6 +781,23 @@ poll_timeout(struct watcher *w, int64_t now)
 	return t < 0 ? 60000 : (int)(t > 60000 ? 60000 : t);
 }
 
+/*
+ * Read input unless the queue is full (FIFO mode) or the input ended.
+ * Once stopping, reading goes on only with confirm = yes inside an open
+ * transaction with logins not yet committed: answering its lines lets
+ * rsyslog reach COMMIT TRANSACTION, whose answer is then either OK (all
+ * committed) or never given (rsyslog sends the whole batch again).
+ */
+static int
+want_input(const struct watcher *w)
+{
+	if (w->input_eof || input_held(w))
+		return 0;
+	if (!w->stopping)
+		return 1;
+	return w->cfg.confirm && w->confirm.in_tx && w->queue.len > 0;
+}
+
 static int
 run_loop(struct watcher *w)
 {
@@ -766,11 +824,12 @@ run_loop(struct watcher *w)
 			return 0;
 		}
 		if (w->stopping && now >= w->stop_deadline_ms) {
-			log_err("event=stopped_unflushed lost=%zu", w->queue.len);
+			log_err("event=stopped_unflushed lost=%zu open_transaction=%d",
+			    w->queue.len, w->cfg.confirm && w->confirm.in_tx);
 			return 0;
 		}
 		pfd[0] = (struct pollfd){ w->signal_fd, POLLIN, 0 };
-		pfd[1] = (struct pollfd){ w->stopping ? -1 : w->input_fd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ want_input(w) ? w->input_fd : -1, POLLIN, 0 };
 		pfd[2] = (struct pollfd){ store_fd, store_events, 0 };
 		if (poll(pfd, 3, poll_timeout(w, now)) < 0 && errno != EINTR) {
 			log_sys(LOG_ERR, "event=fatal what=poll");
@@ -788,10 +847,15 @@ run_loop(struct watcher *w)
 		}
 		spawn_snapshot(w, now);
 		store_tick(w->store, now);
+		/* Lines read earlier and held back by a full queue, then a batch. */
+		if (w->input_eof == 1)
+			finish_input(w, now);
+		else
+			take_lines(w, now);
 		start_work(w, now);
 		if (w->cfg.confirm) {
-			acks_flush(&w->acks, done_seq(w));
-			if (w->acks.failed && !w->stopping) {
+			confirm_flush(&w->confirm, done_seq(w));
+			if (w->confirm.failed && !w->stopping) {
 				log_err("event=confirm_failed note=\"rsyslog is gone\"");
 				w->stopping = 1;
 				w->stop_deadline_ms = now + STOP_FLUSH_MS;
@@ -809,6 +873,7 @@ watcher_free(struct watcher *w)
 	store_free(w->store);
 	queue_free(&w->queue);
 	linebuf_free(&w->input);
+	confirm_close(&w->confirm);
 	config_free(&w->cfg);
 	if (w->input_fd >= 0)
 		close(w->input_fd);
@@ -866,10 +931,23 @@ start(struct watcher *w, int foreground)
 	}
 	queue_init(&w->queue, (size_t)w->cfg.queue_max);
 	w->next_seq = 1;
-	acks_init(&w->acks, STDOUT_FILENO);
+	confirm_init(&w->confirm, STDOUT_FILENO);
+	if (w->cfg.confirm && w->cfg.confirm_journal[0] != '\0') {
+		const char *why;
+		size_t n;
+
+		if (confirm_journal_open(&w->confirm, w->cfg.confirm_journal, &why) < 0) {
+			log_err("event=fatal what=confirm_journal(%s) error=\"%s\"",
+			    w->cfg.confirm_journal, why);
+			return 1;
+		}
+		if ((n = confirm_journal_replay(&w->confirm, replay_line, w)) > 0)
+			log_warn("event=journal_replayed lines=%zu queued=%zu", n,
+			    w->queue.len);
+	}
 	/* omprog waits for the program to say it is ready. */
 	if (w->cfg.confirm)
-		acks_push(&w->acks, 0, "OK");
+		confirm_ready(&w->confirm);
 	w->next_sweep_ms = clock_ms();
 	w->snap_respawn_ms = clock_ms();
 	retention_init(&w->retention, clock_ms());
@@ -887,7 +965,8 @@ main(int argc, char **argv)
 		{ "sync", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct watcher w = { .input_fd = -1, .signal_fd = -1 };
+	struct watcher w = { .input_fd = -1, .signal_fd = -1,
+	    .confirm = { .journal_fd = -1 } };
 	int foreground = 0, check = 0, verbose = 0, sync_mode = 0, c, rc;
 	char error[CONFIG_ERROR_MAX];
 	const char *conf = NULL;

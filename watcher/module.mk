@@ -17,7 +17,7 @@ bin/authrelayctl: $(CTL_OBJS) $(WATCHER_CORE) $(LIBA)
 
 PROGRAMS += bin/authrelayd
 DAEMON_OBJS = $(B)/watcher/authrelayd.o $(B)/watcher/store.o $(B)/watcher/queue.o \
-              $(B)/watcher/trusted.o $(B)/watcher/acks.o $(B)/watcher/hook.o \
+              $(B)/watcher/trusted.o $(B)/watcher/confirm.o $(B)/watcher/hook.o \
               $(SNAPSHOT_OBJS) $(B)/watcher/retention.o $(B)/watcher/schema.o
 bin/authrelayd: $(DAEMON_OBJS) $(WATCHER_CORE) $(LIBA)
 	@mkdir -p bin

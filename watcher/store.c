@@ -24,10 +24,11 @@
  * less the time each event waited in our queue ($6, seconds). A line
  * counts as re-delivered if the same line was recorded within the last
  * day (or expire, if longer), an hour of clock difference between this
- * host and the database allowed for. The bounds come from this host's
- * clock ($10, Unix seconds) through to_timestamp(), which is immutable:
- * PostgreSQL then picks the one or two day partitions of login_event
- * while planning, instead of planning every day kept and pruning later.
+ * host and the database allowed for, or if it is twice in one batch
+ * (omprog re-deliveries). The bounds come from this host's clock ($10,
+ * Unix seconds) through to_timestamp(), which is immutable: PostgreSQL
+ * then picks the one or two day partitions of login_event while
+ * planning, instead of planning every day kept and pruning later.
  * A login older than a revocation of its address (a tombstone, from any
  * host) is recorded as ignored, reason "revoked": a slow host never
  * undoes a revoke.
@@ -40,6 +41,7 @@ static const char batch_sql[] =
 "             AND le.at > to_timestamp($10::float8 - 3600 -"
 "                                      greatest($8::float8, 86400000) / 1000)"
 "             AND le.at < to_timestamp($10::float8 + 3600))"
+"           OR row_number() OVER (PARTITION BY e.h ORDER BY e.n) > 1"
 "           AS redelivered,"
 "         now() - e.age * interval '1 second' AS at,"
 "         CASE WHEN e.reason <> '' THEN e.reason"
@@ -47,8 +49,8 @@ static const char batch_sql[] =
 "                           AND t.revoked_at >= now() - e.age * interval '1 second')"
 "              THEN 'revoked' ELSE '' END AS reason"
 "  FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[],"
-"              $6::float8[], $7::boolean[], $9::bigint[])"
-"       AS e(ip, username, parser, service, reason, age, redelivered, h)"
+"              $6::float8[], $7::boolean[], $9::bigint[]) WITH ORDINALITY"
+"       AS e(ip, username, parser, service, reason, age, redelivered, h, n)"
 "), audit AS ("
 "  INSERT INTO login_event (at, ip, username, parser, service, outcome,"
 "                           reason, expires_at, redelivered, line_hash)"
