@@ -17,7 +17,7 @@ ALICE=192.0.2.10 MALLORY=192.0.2.11 ERIN=192.0.2.12 BOB=2001:db8::10
 JORG=192.0.2.13 JORG_NAME=$'j\xc3\xb6rg@example.org'
 JORG_URL=j%C3%B6rg%40example.org
 SMTP=2525
-EXPIRE=8
+EXPIRE=20
 
 pg_start
 netns_setup $SRV4 $ALICE $MALLORY $ERIN $JORG $SRV6 $BOB
@@ -78,6 +78,7 @@ now=$(date +%s)
 [ "$now" -ge $((granted_at + EXPIRE - 1)) ] ||
     fail "relay ended after $((now - granted_at))s, before the ${EXPIRE}s expiry"
 wait_for 10 verdict6_is no $BOB
+wait_for $((EXPIRE + 10)) verdict_is no $JORG $SRV4 $SMTP	# granted last
 wait_for 10 sql_is 0 "SELECT count(*) FROM relay"
 ok "relays ended after ${EXPIRE}s and were swept"
 
