@@ -9,6 +9,7 @@
 #include <cdb.h>
 
 #include "relaycdb.h"
+#include "utf8.h"
 
 /* Digits of a non-negative int64 we accept (10^18 is far enough). */
 #define RELAYCDB_DIGITS_MAX 18
@@ -28,12 +29,6 @@ parse_num(const char *s, size_t len, int64_t *out)
 	}
 	*out = v;
 	return 0;
-}
-
-static int
-is_control(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
 }
 
 /* A base id: exactly RELAYCDB_ID_LEN lowercase hex digits. */
@@ -90,10 +85,21 @@ relaycdb_format(int64_t expires, const char *user, char *out, size_t outlen)
 	out[1] = ' ';
 	n = 2 + put_num(expires, out + 2);
 	out[n++] = ' ';
-	for (size_t i = 0; i < ulen; i++)
-		out[n + i] = is_control((unsigned char)user[i]) ? '?' : user[i];
-	out[n + ulen] = '\0';
-	return (int)(n + ulen);
+	/* Well-formed UTF-8 stays; a control character or a stray byte is '?' */
+	for (size_t i = 0, len; i < ulen; i += len) {
+		uint32_t cp;
+
+		len = utf8_decode(user + i, ulen - i, &cp);
+		if (len == 0 || utf8_is_control(cp)) {
+			out[n++] = '?';
+			len = len == 0 ? 1 : len;
+		} else {
+			memcpy(out + n, user + i, len);
+			n += len;
+		}
+	}
+	out[n] = '\0';
+	return (int)n;
 }
 
 /* Split "1 <num> <rest>"; rest may be empty here, callers decide. */
@@ -123,7 +129,7 @@ int
 relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
     const char **error_r)
 {
-	const char *user;
+	const char *user, *why;
 	size_t ulen;
 
 	if (split_value(val, len, &e_r->expires, &user, &ulen, error_r) < 0)
@@ -132,11 +138,11 @@ relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
 		*error_r = "bad user length in record";
 		return -1;
 	}
-	for (size_t i = 0; i < ulen; i++) {
-		if (is_control((unsigned char)user[i])) {
-			*error_r = "control byte in record user";
-			return -1;
-		}
+	if (!utf8_text_ok(user, ulen, &why)) {
+		*error_r = strcmp(why, "control character") == 0 ?
+		    "control character in record user" :
+		    "invalid UTF-8 in record user";
+		return -1;
 	}
 	memcpy(e_r->user, user, ulen);
 	e_r->user[ulen] = '\0';

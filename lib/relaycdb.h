@@ -41,7 +41,7 @@
 
 struct relaycdb_entry {
 	int64_t expires;			/* unix seconds */
-	char user[RELAYCDB_USER_MAX + 1];	/* no control bytes */
+	char user[RELAYCDB_USER_MAX + 1];	/* UTF-8, no controls */
 };
 
 struct relaycdb_meta {
@@ -52,14 +52,19 @@ struct relaycdb_meta {
 };
 
 /*
- * Format an entry value into out; control bytes in user become '?' and
- * an over-long user is cut. Returns the length (no NUL stored in the
- * cdb), or -1 if out is too small.
+ * Format an entry value into out. An over-long user is cut (never inside
+ * a UTF-8 sequence); well-formed UTF-8 is kept, and each control
+ * character (C0, DEL, C1) or byte that is not UTF-8 becomes one '?'.
+ * Returns the length (no NUL stored in the cdb), or -1 if out is too
+ * small.
  */
 int relaycdb_format(int64_t expires, const char *user, char *out,
     size_t outlen);
 
-/* Parse an entry value; 0, or -1 with *error_r (static text). */
+/*
+ * Parse an entry value; 0, or -1 with *error_r (static text). A user
+ * that is not well-formed UTF-8 or holds a control character is refused.
+ */
 int relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
     const char **error_r);
 

@@ -1,10 +1,12 @@
 /* ctl-db.c - authrelayctl's database commands: list, allow, revoke, check, expire, audit, stats. */
 #include <getopt.h>
+#include <locale.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <libpq-fe.h>
 
@@ -18,6 +20,8 @@
 #include "retention.h"
 #include "schema.h"
 #include "store.h"
+#include "strbuf.h"
+#include "utf8.h"
 
 /* Refuse a schema this program does not know, saying how to fix it. */
 static int
@@ -90,24 +94,106 @@ canon_arg(const char *arg, char out[IPADDR_TEXT_MAX], struct ipaddr *addr)
 	return 0;
 }
 
+/*
+ * One cell made safe for a terminal: well-formed UTF-8 as it is, but a
+ * control character (C0, DEL, C1) or a stray byte as \xHH per byte, a
+ * bidi mark as \uHHHH and the backslash as \\, so no row can move the
+ * cursor, change colours or reorder what the operator reads. Returns
+ * the columns it takes (wcwidth in a UTF-8 locale, else one per
+ * character).
+ */
+static int
+safe_cell(const char *s, struct strbuf *out, int utf8_locale)
+{
+	size_t len = strlen(s), i = 0, n;
+	int cols = 0, w;
+	uint32_t cp;
+
+	strbuf_reset(out);
+	while (i < len) {
+		n = utf8_decode(s + i, len - i, &cp);
+		if (n == 0 || utf8_is_control(cp)) {
+			n = n == 0 ? 1 : n;
+			for (size_t k = 0; k < n; k++)
+				strbuf_addf(out, "\\x%02x", (unsigned char)s[i + k]);
+			cols += 4 * (int)n;
+		} else if (utf8_is_unsafe_display(cp)) {
+			strbuf_addf(out, "\\u%04x", (unsigned)cp);
+			cols += 6;
+		} else if (cp == '\\') {
+			strbuf_add(out, "\\\\", 2);
+			cols += 2;
+		} else {
+			strbuf_add(out, s + i, n);
+			w = utf8_locale ? wcwidth((wchar_t)cp) : 1;
+			cols += w < 0 ? 1 : w;
+		}
+		i += n;
+	}
+	return cols;
+}
+
+static const char *
+cell_text(const struct strbuf *cell)
+{
+	if (cell->failed)
+		return "?";
+	return cell->data != NULL ? cell->data : "";
+}
+
+static void
+print_padded(const char *text, int cols, int width, int last)
+{
+	fputs(text, stdout);
+	if (last) {
+		putchar('\n');
+		return;
+	}
+	for (int pad = width - cols + 2; pad > 0; pad--)
+		putchar(' ');
+}
+
+/* Rows as an aligned table; every value goes through safe_cell. */
 static void
 print_rows(PGresult *res)
 {
-	int rows = PQntuples(res), cols = PQnfields(res);
+	int rows = PQntuples(res), cols = PQnfields(res) < 16 ?
+	    PQnfields(res) : 16;
 	int width[16] = { 0 };
+	struct strbuf cell = { 0 };
+	char *saved = setlocale(LC_CTYPE, NULL);
+	int utf8_locale;
 
-	for (int c = 0; c < cols && c < 16; c++) {
-		width[c] = (int)strlen(PQfname(res, c));
-		for (int r = 0; r < rows; r++)
-			if ((int)strlen(PQgetvalue(res, r, c)) > width[c])
-				width[c] = (int)strlen(PQgetvalue(res, r, c));
+	saved = saved != NULL ? strdup(saved) : NULL;
+	utf8_locale = setlocale(LC_CTYPE, "C.UTF-8") != NULL;
+	for (int c = 0; c < cols; c++) {
+		width[c] = safe_cell(PQfname(res, c), &cell, utf8_locale);
+		for (int r = 0; r < rows; r++) {
+			int w = safe_cell(PQgetvalue(res, r, c), &cell,
+			    utf8_locale);
+
+			if (w > width[c])
+				width[c] = w;
+		}
 	}
-	for (int c = 0; c < cols && c < 16; c++)
-		printf("%-*s%s", width[c], PQfname(res, c), c + 1 < cols ? "  " : "\n");
+	for (int c = 0; c < cols; c++) {
+		int w = safe_cell(PQfname(res, c), &cell, utf8_locale);
+
+		print_padded(cell_text(&cell), w, width[c], c + 1 == cols);
+	}
 	for (int r = 0; r < rows; r++)
-		for (int c = 0; c < cols && c < 16; c++)
-			printf("%-*s%s", width[c], PQgetvalue(res, r, c),
-			    c + 1 < cols ? "  " : "\n");
+		for (int c = 0; c < cols; c++) {
+			int w = safe_cell(PQgetvalue(res, r, c), &cell,
+			    utf8_locale);
+
+			print_padded(cell_text(&cell), w, width[c],
+			    c + 1 == cols);
+		}
+	strbuf_free(&cell);
+	if (saved != NULL) {
+		setlocale(LC_CTYPE, saved);
+		free(saved);
+	}
 }
 
 /* Run a query, print it as a table, and give the exit status. */

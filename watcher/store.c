@@ -174,6 +174,26 @@ store_start_connect(struct store *st, int64_t now_ms)
 	st->deadline_ms = now_ms + CONNECT_DEADLINE_MS;
 }
 
+/*
+ * User names are UTF-8 text: a database in another encoding would refuse
+ * them or store other characters. Not retryable, so the daemon stops.
+ */
+static void
+check_encoding(PGconn *conn)
+{
+	const char *server = PQparameterStatus(conn, "server_encoding");
+	const char *client = PQparameterStatus(conn, "client_encoding");
+
+	if (server != NULL && strcmp(server, "UTF8") == 0 && client != NULL &&
+	    strcmp(client, "UTF8") == 0)
+		return;
+	log_err("event=fatal error=\"database encoding is %s (client %s), "
+	    "authrelay needs UTF8: create the database with ENCODING 'UTF8'\"",
+	    server != NULL ? server : "unknown",
+	    client != NULL ? client : "unknown");
+	exit(1);
+}
+
 static void
 store_continue_connect(struct store *st, int64_t now_ms)
 {
@@ -181,6 +201,7 @@ store_continue_connect(struct store *st, int64_t now_ms)
 	if (st->polling == PGRES_POLLING_FAILED) {
 		store_reset(st, now_ms, pg_error(st->conn));
 	} else if (st->polling == PGRES_POLLING_OK) {
+		check_encoding(st->conn);
 		PQsetnonblocking(st->conn, 1);
 		st->state = STORE_IDLE;
 		st->backoff_ms = BACKOFF_MIN_MS;

@@ -26,7 +26,7 @@ CFLAGS_F="-std=c17 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wshadow -Wstrict-prototyp
   -Ilib -iquote watcher -iquote qmail-pop-hack -iquote policy -iquote $FUZZ_DIR $(pkg-config --cflags libpcre2-8 2>/dev/null)"
 LIBS="$(pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)"
 # The code under test: everything the targets reach, nothing with a main().
-SOURCES="lib/ipaddr.c lib/config.c lib/proxyproto.c lib/log.c lib/strbuf.c
+SOURCES="lib/ipaddr.c lib/config.c lib/proxyproto.c lib/log.c lib/strbuf.c lib/utf8.c
   watcher/syslog.c watcher/rules.c watcher/linebuf.c
   qmail-pop-hack/popio.c qmail-pop-hack/sslline.c policy/request.c"
 # Per-target libFuzzer options: rules needs lines past RULES_MSG_MAX;

@@ -34,6 +34,25 @@ test_format(void)
 	CHECK(relaycdb_parse(buf, (size_t)n, &e, &why) == 0);
 	CHECK(strlen(e.user) == RELAYCDB_USER_MAX);
 	CHECK(relaycdb_format(5, "x", buf, 4) == -1);
+	/* UTF-8 names are kept byte for byte, no normalisation */
+	n = relaycdb_format(5, "j\xc3\xb6rg@\xe4\xbe\x8b.\xf0\x9d\x94\x9e", buf,
+	    sizeof(buf));
+	CHECK(n > 0 && strcmp(buf, "1 5 j\xc3\xb6rg@\xe4\xbe\x8b.\xf0\x9d\x94\x9e") == 0);
+	CHECK(relaycdb_parse(buf, (size_t)n, &e, &why) == 0);
+	CHECK(strcmp(e.user, "j\xc3\xb6rg@\xe4\xbe\x8b.\xf0\x9d\x94\x9e") == 0);
+	n = relaycdb_format(5, "jo\xcc\x88rg", buf, sizeof(buf));
+	CHECK(n > 0 && strcmp(buf, "1 5 jo\xcc\x88rg") == 0);
+	/* only controls (C1 too) and stray bytes become '?' */
+	n = relaycdb_format(5, "j\xf6rg\xc2\x9b" "2J\xc0\xaf\xed\xa0\x80\x1b", buf,
+	    sizeof(buf));
+	CHECK(n > 0 && strcmp(buf, "1 5 j?rg?2J??????") == 0);
+	CHECK(relaycdb_parse(buf, (size_t)n, &e, &why) == 0);
+	/* a cut never splits a character: 254 'u' + "\xc3\xb6" -> 254 bytes */
+	memset(user, 'u', 254);
+	memcpy(user + 254, "\xc3\xb6", 3);
+	n = relaycdb_format(5, user, buf, sizeof(buf));
+	CHECK(n == 4 + 254);
+	CHECK(relaycdb_parse(buf, (size_t)n, &e, &why) == 0);
 }
 
 static void
@@ -54,6 +73,13 @@ test_parse_rejects(void)
 	}
 	/* a NUL inside the value is a control byte too */
 	CHECK(relaycdb_parse("1 5 a\0b", 7, &e, &why) == -1);
+	/* records are UTF-8 without controls: nothing else reaches RELAYUSER */
+	CHECK(relaycdb_parse("1 5 j\xf6rg", 8, &e, &why) == -1);
+	CHECK(strcmp(why, "invalid UTF-8 in record user") == 0);
+	CHECK(relaycdb_parse("1 5 a\xc0\xaf", 7, &e, &why) == -1);
+	CHECK(relaycdb_parse("1 5 a\xc2\x9b", 7, &e, &why) == -1);
+	CHECK(strcmp(why, "control character in record user") == 0);
+	CHECK(relaycdb_parse("1 5 j\xc3\xb6rg", 9, &e, &why) == 0);
 }
 
 static void
