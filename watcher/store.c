@@ -374,7 +374,12 @@ store_session(const struct store *st)
 	return st->session;
 }
 
-/* Connection trouble (class 08, 57P, or a dead socket) means retry later. */
+/*
+ * Connection trouble (class 08, 57P, or a dead socket) means retry later;
+ * so does a read-only server (25006: a standby, or a primary fenced by
+ * its failover manager): reconnecting finds the writable host of a
+ * multi-host conninfo, where dropping the events as refused would lose them.
+ */
 static int
 is_connection_error(PGconn *conn, const PGresult *res)
 {
@@ -383,6 +388,7 @@ is_connection_error(PGconn *conn, const PGresult *res)
 	if (PQstatus(conn) == CONNECTION_BAD || state == NULL)
 		return 1;
 	return strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+	    strcmp(state, "25006") == 0 ||
 	    strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0;
 }
 
