@@ -93,6 +93,7 @@ struct store {
 	struct strbuf arrays[8];
 	unsigned session;	/* this connection's number */
 	char last_error[256];
+	uint64_t connects;	/* sessions established (metrics) */
 };
 
 struct store *
@@ -207,6 +208,7 @@ store_continue_connect(struct store *st, int64_t now_ms)
 		st->backoff_ms = BACKOFF_MIN_MS;
 		/* Unique across stores: a reload may replace the store. */
 		st->session = ++sessions;
+		st->connects++;
 		log_info("event=db_connected");
 	}
 }
@@ -491,4 +493,10 @@ store_handle_io(struct store *st, int64_t now_ms, struct store_result *res)
 	if (PQisBusy(st->conn))
 		return 0;
 	return store_finish_job(st, now_ms, res);
+}
+
+uint64_t
+store_connects(const struct store *st)
+{
+	return st->connects;
 }
