@@ -8,7 +8,9 @@
 # rsyslog, and every login either watcher logged as committed, is in the
 # new primary; both are writing again within a generous bound of the
 # promotion (the time is printed); authrelayctl list works through the
-# same multi-host string.
+# same multi-host string. A third watcher pointed at the standby alone
+# (no target_session_attrs) keeps its logins through the read-only
+# errors until the promotion.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/watcher/watcher-lib.sh"
 N=${FAILOVER_LOGINS:-30}	# per phase and per watcher
@@ -47,6 +49,19 @@ rsyslog_start "action(type=\"omprog\" binary=\"$BIN/authrelayd -f -c $T/omprog.c
 omprog_login() {
 	log_as root vpopmail "vchkpw-pop3: (PLAIN) login success u$1@example.org:198.19.$2.$3"
 }
+
+# A third watcher whose string names only the standby, without
+# target_session_attrs: the read-only server refuses its writes (25006),
+# which must mean "reconnect and retry", never "drop the logins".
+mkfifo -m 0620 "$T/fifo3"
+sed -e "s|^fifo = .*|fifo = $T/fifo3|" \
+    -e "s|^database = .*|database = host=$PG_STANDBY_SOCK dbname=authrelay user=authrelay|" \
+    "$T/authrelay.conf" > "$T/ro.conf"
+"$BIN/authrelayd" -f -c "$T/ro.conf" > "$T/ro.log" 2>&1 &
+track_pid $!
+exec {RO_FD}<>"$T/fifo3"
+for i in 1 2 3; do dovecot_login "ro$i" "198.18.9.$i" >&"$RO_FD"; done
+wait_for 30 grep -q 'event=db_down error=".*read-only' "$T/ro.log"
 
 # phase P: N logins through each watcher, from 198.18.P.x and 198.19.P.x.
 send_phase() {
@@ -94,6 +109,8 @@ ms=$(((t1 - t0) / 1000000))
 note "writing again $ms ms after pg_ctl promote began ($(((t1 - t_promoted) / 1000000)) ms after it returned)"
 [ "$ms" -le $((BOUND * 1000)) ] || fail "back to writing after $ms ms (bound ${BOUND}s)"
 wait_for 60 phase_is 198.18 2 "$N"
+wait_for 60 phase_is 198.18 9 3
+assert_not_contains "$(cat "$T/ro.log")" "db_refused" "logins refused by a read-only server"
 wait_for 120 phase_is 198.19 2 "$N"
 
 # 3: after the promotion.
@@ -104,11 +121,11 @@ wait_for 120 phase_is 198.19 3 "$N"
 # Every login a watcher logged as committed is in the new primary, once
 # each (the audit's unmarked rows), and nothing else is.
 committed=$(grep -ho 'event=grant ip=198\.1[89]\.[0-9]*\.[0-9]*' \
-    "$T/watcher.log" "$T/omprog.log" | sed 's/.*ip=//' | sort -u)
-assert_eq $((6 * N)) "$(printf '%s\n' "$committed" | grep -c .)" "logged as committed"
+    "$T/watcher.log" "$T/omprog.log" "$T/ro.log" | sed 's/.*ip=//' | sort -u)
+assert_eq $((6 * N + 3)) "$(printf '%s\n' "$committed" | grep -c .)" "logged as committed"
 in_db=$(sql "SELECT host(ip) FROM relay ORDER BY 1" | sort -u)
 assert_eq "$committed" "$in_db" "committed logins in the new primary"
-assert_eq $((6 * N)) "$(sql "SELECT count(DISTINCT line_hash) FROM login_event WHERE NOT redelivered")" \
+assert_eq $((6 * N + 3)) "$(sql "SELECT count(DISTINCT line_hash) FROM login_event WHERE NOT redelivered")" \
     "one unmarked audit row per login"
 assert_eq 0 "$(sql "SELECT count(*) FROM (SELECT line_hash FROM login_event WHERE NOT redelivered GROUP BY line_hash HAVING count(*) > 1) d")" \
     "unmarked duplicates"
@@ -118,4 +135,4 @@ note "re-deliveries marked: $(sql "SELECT count(*) FROM login_event WHERE redeli
 list=$(AUTHRELAY_CONF="$T/authrelay.conf" "$BIN/authrelayctl" list)
 assert_contains "$list" "198.18.3.$N" "authrelayctl list after failover"
 assert_contains "$list" "198.19.3.$N" "authrelayctl list after failover"
-ok "failover: $((6 * N)) logins before, during and after promotion all in the new primary; writing again after $ms ms"
+ok "failover: $((6 * N)) logins before, during and after promotion all in the new primary; writing again after $ms ms; a read-only server delayed, never dropped, 3 logins"
