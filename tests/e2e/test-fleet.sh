@@ -14,7 +14,7 @@
 command -v tcpserver >/dev/null || skip "ucspi-tcp not installed"
 command -v rsyslogd >/dev/null || skip "rsyslog not installed"
 [ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
-BOUND=${FLEET_BOUND:-60}	# seconds per stage (primary, standby, both SMTP hosts)
+BOUND=${FLEET_BOUND:-120}	# seconds per stage (primary, standby, both SMTP hosts)
 MAXAGE=${FLEET_MAX_AGE:-10}
 
 # --- the network: one bridge in a hub namespace, a veth per host
