@@ -81,6 +81,7 @@ pop_host() { # NAME
 	cat > "$d/authrelay.conf" <<CONF
 fifo = -
 confirm = yes
+confirm_journal = $d/omprog.journal
 input_format = trusted
 require_trusted = yes
 trusted_uids = vchkpw:0

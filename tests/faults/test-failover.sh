@@ -31,6 +31,7 @@ fifo_login() { dovecot_login "u$1" "198.18.$2.$3" >&"$FIFO_FD"; }
 cat > "$T/omprog.conf" <<CONF
 fifo = -
 confirm = yes
+confirm_journal = $T/omprog.journal
 input_format = trusted
 require_trusted = yes
 trusted_uids = vchkpw:0
