@@ -42,6 +42,7 @@ static const struct config_key config_keys[] = {
 	KEY(on_change, T_STR, ""),
 	KEYAS("audit_keep", audit_keep_ms, T_DURATION, "90d"),
 	KEYAS("audit_interval", audit_interval_ms, T_DURATION, "1h"),
+	KEY(metrics_file, T_STR, ""),
 	KEY(cdb_file, T_STR, ""),
 	KEYAS("cdb_interval", cdb_interval_ms, T_DURATION, "100ms"),
 	KEYAS("cdb_max_age", cdb_max_age_ms, T_DURATION, "10m"),

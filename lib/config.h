@@ -42,6 +42,7 @@ struct config {
 	char *on_change;	/* program run on grant/expire/revoke */
 	int64_t audit_keep_ms;	/* login_event retention; 0 = for ever */
 	int64_t audit_interval_ms;	/* how often partitions are kept up */
+	char *metrics_file;	/* Prometheus textfile; empty = none */
 	/* cdb snapshot and auth-wrap */
 	char *cdb_file;		/* relay snapshot; empty = none */
 	int64_t cdb_interval_ms;

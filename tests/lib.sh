@@ -108,6 +108,36 @@ pg_restart_stopped() {
 
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 
+# pg_start_standby: a streaming hot standby of pg_start's cluster, made
+# by pg_basebackup -R, under $T/pg2 (unix socket $T/pg2/sock only). Sets
+# PG_STANDBY_SOCK and PG_STANDBY_PID. pg_sync_standby makes the primary
+# wait for it on every commit (synchronous replication);
+# pg_promote_standby promotes it (pg_ctl promote -w).
+pg_start_standby() {
+	local data=$T/pg2/data sock=$T/pg2/sock
+	mkdir -p "$T/pg2" "$sock"
+	[ "$(id -u)" -eq 0 ] && chown -R authrelay:authrelay "$T/pg2"
+	as_service_user "$PG_BINDIR/pg_basebackup" -h "$T/pg/sock" -U authrelay \
+	    -D "$data" -R -X stream -c fast --no-sync >"$T/pg2/basebackup.log" 2>&1 ||
+	    { cat "$T/pg2/basebackup.log"; fail "pg_basebackup"; }
+	chmod 700 "$data"
+	as_service_user "$PG_BINDIR/pg_ctl" -D "$data" -l "$T/pg2/log" -w -t 60 \
+	    -o "-c listen_addresses='' -c unix_socket_directories='$sock' -c fsync=${PG_FSYNC:-on} -c max_connections=50 -c hot_standby=on" \
+	    start >/dev/null || { cat "$T/pg2/log"; fail "pg_ctl start (standby)"; }
+	PG_STANDBY_PID=$(head -n 1 "$data/postmaster.pid")
+	track_pid "$PG_STANDBY_PID"
+	PG_STANDBY_SOCK=$sock
+	wait_for 60 sql_is streaming "SELECT state FROM pg_stat_replication"
+}
+pg_sync_standby() {
+	sql "ALTER SYSTEM SET synchronous_standby_names = '*'" >/dev/null
+	sql "SELECT pg_reload_conf()" >/dev/null
+	wait_for 60 sql_is sync "SELECT sync_state FROM pg_stat_replication"
+}
+pg_promote_standby() {
+	as_service_user "$PG_BINDIR/pg_ctl" -D "$T/pg2/data" -w -t 60 promote >/dev/null
+}
+
 # netns_setup ADDR...: a private network namespace (name in $NS) whose
 # loopback interface also carries ADDR... (use TEST-NET addresses such as
 # 192.0.2.10 or 2001:db8::10). Traffic never leaves the namespace; run

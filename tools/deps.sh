@@ -22,6 +22,7 @@ PACKAGES="gcc make pkg-config libc6-dev libpcre2-dev libpq-dev libcdb-dev tinycd
 libssl-dev openssl postgresql ucspi-tcp curl python3 faketime rsyslog mandoc
 procps util-linux iproute2 clang libclang-rt-14-dev dovecot-pop3d dovecot-imapd
 postfix postfix-cdb libgnutls-dane0
+prometheus python3-prometheus-client
 libcourier-unicode4 libidn12 libltdl7 libgamin0"
 if [ "${1:-}" = package ]; then
 	PACKAGES="$PACKAGES dpkg-dev debhelper fakeroot lintian mmdebstrap"

@@ -35,7 +35,7 @@ static const struct command commands[] = {
 	{ "expire", ctl_expire, "expire" },
 	{ "audit", ctl_audit, "audit [--ip IP] [--user USER] [--since TIME] [--until TIME] [--format table|csv|json]" },
 	{ "audit-maintain", ctl_audit_maintain, "audit-maintain" },
-	{ "stats", ctl_stats, "stats" },
+	{ "stats", ctl_stats, "stats [--format=table|prometheus]" },
 	{ "export-cdb", ctl_export_cdb, "export-cdb" },
 	{ "verify", ctl_verify, "verify" },
 };

@@ -20,6 +20,7 @@
 #include "event.h"
 #include "linebuf.h"
 #include "log.h"
+#include "metrics.h"
 #include "privdrop.h"
 #include "retention.h"
 #include "rules.h"
@@ -34,12 +35,15 @@
 #define DROP_LOG_EVERY_MS 10000
 #define SNAPSHOT_RESPAWN_MIN_MS 500
 #define SNAPSHOT_RESPAWN_MAX_MS 30000
+#define METRICS_INTERVAL_MS 5000
 
 struct counters {
 	uint64_t lines, matched, granted, ignored, bad_field, too_long;
 	uint64_t limit, committed, db_errors, swept, snapshot_restarts;
 	uint64_t untrusted, stale;
 	int64_t loop_busy_max_ms;	/* longest stretch between two polls */
+	int64_t last_commit_ms;		/* clock_ms of the last commit; 0: none */
+	uint64_t db_connects_before;	/* sessions of stores a reload replaced */
 };
 
 struct watcher {
@@ -69,6 +73,8 @@ struct watcher {
 	uint64_t next_seq;	/* the next queued event's sequence number */
 	uint64_t drops_logged;
 	struct counters n;
+	int64_t next_metrics_ms;	/* metrics_file: next rewrite */
+	time_t started;
 };
 
 static void
@@ -266,6 +272,76 @@ log_counters(const struct watcher *w)
 	    (long long)w->n.loop_busy_max_ms, (unsigned long long)w->n.stale);
 }
 
+#define M(n, t, h, v) { "authrelay_" n, h, t, { { NULL, NULL } }, (double)(v) }
+#define ML(n, t, h, k, l, v) { "authrelay_" n, h, t, { { k, l }, { NULL, NULL } }, (double)(v) }
+
+/* metrics_file: the counters in Prometheus' text format (authrelayd(8)). */
+static void
+write_metrics(struct watcher *w, int64_t now)
+{
+	enum store_state ss = store_state(w->store);
+	double age = w->n.last_commit_ms == 0 ? -1.0 :
+	    (double)(now - w->n.last_commit_ms) / 1000.0;
+	double oldest = w->queue.len == 0 ? 0.0 :
+	    (double)(now - queue_at(&w->queue, 0)->received_ms) / 1000.0;
+	uint64_t connects = w->n.db_connects_before + store_connects(w->store);
+	char err[METRICS_ERROR_MAX];
+	const char *in = "Input lines refused before any decision, by reason.";
+	const struct metrics_sample s[] = {
+		M("start_time_seconds", "gauge", "When authrelayd started (Unix time).",
+		    w->started),
+		M("lines_total", "counter", "Input lines read.", w->n.lines),
+		M("matched_total", "counter", "Lines a parser recognised as a login.",
+		    w->n.matched),
+		ML("logins_total", "counter", "Logins decided, by outcome.",
+		    "outcome", "granted", w->n.granted),
+		ML("logins_total", NULL, NULL, "outcome", "ignored", w->n.ignored),
+		ML("rejected_lines_total", "counter", in, "reason", "bad_field",
+		    w->n.bad_field),
+		ML("rejected_lines_total", NULL, NULL, "reason", "too_long",
+		    w->n.too_long),
+		ML("rejected_lines_total", NULL, NULL, "reason", "pcre2_limit",
+		    w->n.limit),
+		ML("rejected_lines_total", NULL, NULL, "reason", "oversized",
+		    w->input.oversized),
+		M("untrusted_total", "counter", "Lines whose sender was not trusted.",
+		    w->n.untrusted),
+		M("queue_depth", "gauge", "Logins waiting to be committed.",
+		    w->queue.len),
+		M("queue_max", "gauge", "The queue's capacity (queue_max).",
+		    w->queue.max),
+		M("queue_dropped_total", "counter",
+		    "Logins dropped because the queue was full.", w->queue.dropped),
+		M("queue_oldest_age_seconds", "gauge",
+		    "How long the oldest queued login has waited.", oldest),
+		M("committed_total", "counter", "Logins committed to the database.",
+		    w->n.committed),
+		M("last_commit_age_seconds", "gauge",
+		    "Seconds since the last commit (-1: none yet).", age),
+		M("db_errors_total", "counter", "Batches the database did not commit.",
+		    w->n.db_errors),
+		M("db_up", "gauge", "1 while connected to the database.",
+		    ss == STORE_IDLE || ss == STORE_BUSY),
+		M("db_connects_total", "counter",
+		    "Database sessions established (the first included).", connects),
+		M("db_reconnects_total", "counter",
+		    "Database sessions established after the first.",
+		    connects > 0 ? connects - 1 : 0),
+		M("swept_total", "counter", "Expired relays deleted.", w->n.swept),
+		M("snapshot_restarts_total", "counter",
+		    "Times the snapshot process died and was restarted.",
+		    w->n.snapshot_restarts),
+		M("loop_busy_max_seconds", "gauge",
+		    "Longest stretch the main loop went without polling its inputs.",
+		    (double)w->n.loop_busy_max_ms / 1000.0),
+	};
+
+	w->next_metrics_ms = now + METRICS_INTERVAL_MS;
+	if (metrics_write(w->cfg.metrics_file, s, sizeof(s) / sizeof(s[0]),
+	    err) < 0)
+		log_err("event=metrics_failed error=\"%s\"", err);
+}
+
 static int
 exports_snapshot(const struct config *cfg)
 {
@@ -366,6 +442,7 @@ reload(struct watcher *w)
 		struct store *st = store_new(cfg.database);
 
 		if (st != NULL) {
+			w->n.db_connects_before += store_connects(w->store);
 			store_free(w->store);
 			w->store = st;
 		}
@@ -700,6 +777,7 @@ handle_result(struct watcher *w, const struct store_result *res, int64_t now)
 		log_committed(w, res->events);
 		queue_pop(&w->queue, res->events);
 		w->n.committed += res->events;
+		w->n.last_commit_ms = clock_ms();
 		w->isolate -= w->isolate < res->events ? w->isolate : res->events;
 		return;
 	}
@@ -778,6 +856,9 @@ poll_timeout(struct watcher *w, int64_t now)
 	if (w->stopping)
 		t = min_timeout(t, w->stop_deadline_ms > now ?
 		    w->stop_deadline_ms - now : 0);
+	if (w->cfg.metrics_file[0] != '\0')
+		t = min_timeout(t, w->next_metrics_ms > now ?
+		    w->next_metrics_ms - now : 0);
 	return t < 0 ? 60000 : (int)(t > 60000 ? 60000 : t);
 }
 
@@ -817,8 +898,13 @@ run_loop(struct watcher *w)
 			log_err("event=stopped_unflushed lost=%zu", w->queue.len);
 			return 1;
 		}
+
+		if (w->cfg.metrics_file[0] != '\0' && now >= w->next_metrics_ms)
+			write_metrics(w, now);
 		if (w->stopping && w->queue.len == 0 &&
 		    store_state(w->store) != STORE_BUSY) {
+			if (w->cfg.metrics_file[0] != '\0')
+				write_metrics(w, now);	/* the final figures */
 			log_info("event=stopped committed=%llu",
 			    (unsigned long long)w->n.committed);
 			return 0;
@@ -951,6 +1037,8 @@ start(struct watcher *w, int foreground)
 	w->next_sweep_ms = clock_ms();
 	w->snap_respawn_ms = clock_ms();
 	retention_init(&w->retention, clock_ms());
+	w->next_metrics_ms = clock_ms();
+	w->started = time(NULL);
 	log_info("event=started fifo=%s families=%zu expire_ms=%lld",
 	    w->cfg.fifo, rules_family_count(w->rules),
 	    (long long)w->cfg.expire_ms);

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "hook.h"
 #include "ipaddr.h"
+#include "metrics.h"
 #include "relaycdb.h"
 #include "retention.h"
 #include "schema.h"
@@ -606,12 +607,89 @@ ctl_audit_maintain(const struct config *cfg, int argc, char **argv)
 	return query_table(cfg, STORE_MAINTAIN_SQL, 2, params);
 }
 
+/* stats --format=prometheus: the database's figures as gauges. */
+static int
+stats_prometheus(const struct config *cfg)
+{
+	struct strbuf out = { 0 };
+	const char *why = "";
+	PGconn *conn;
+	PGresult *res;
+	double v[7];
+	int rc = 1;
+
+	if ((conn = connect_db(cfg)) == NULL)
+		return 1;
+	res = run(conn,
+	    "SELECT (SELECT count(*) FROM relay WHERE expires_at > now()),"
+	    " (SELECT count(*) FROM relay WHERE expires_at <= now()),"
+	    " (SELECT count(*) FROM login_event WHERE outcome = 'granted'"
+	    "   AND at > now() - interval '1 hour'),"
+	    " (SELECT count(*) FROM login_event WHERE outcome = 'ignored'"
+	    "   AND at > now() - interval '1 hour'),"
+	    " (SELECT count(*) FROM login_event),"
+	    " (SELECT count(DISTINCT username) FROM login_event"
+	    "   WHERE outcome = 'granted' AND at > now() - interval '1 day'),"
+	    " coalesce((SELECT extract(epoch FROM now() - max(at))::float8"
+	    "   FROM login_event), -1)", 0, NULL);
+	if (res != NULL && PQntuples(res) == 1) {
+		for (int i = 0; i < 7; i++)
+			v[i] = strtod(PQgetvalue(res, 0, i), NULL);
+		const struct metrics_sample s[] = {
+			{ "authrelay_db_active_relays",
+			    "Relays that have not expired.", "gauge",
+			    { { NULL, NULL } }, v[0] },
+			{ "authrelay_db_expired_relays",
+			    "Expired relays the sweeper has not deleted yet.",
+			    "gauge", { { NULL, NULL } }, v[1] },
+			{ "authrelay_db_logins_last_hour",
+			    "Audited logins of the last hour, by outcome.", "gauge",
+			    { { "outcome", "granted" }, { NULL, NULL } }, v[2] },
+			{ "authrelay_db_logins_last_hour", NULL, NULL,
+			    { { "outcome", "ignored" }, { NULL, NULL } }, v[3] },
+			{ "authrelay_db_audit_rows", "Rows in login_event.",
+			    "gauge", { { NULL, NULL } }, v[4] },
+			{ "authrelay_db_users_last_day",
+			    "Distinct users granted in the last day.", "gauge",
+			    { { NULL, NULL } }, v[5] },
+			{ "authrelay_db_last_login_age_seconds",
+			    "Seconds since the newest audited login (-1: none).",
+			    "gauge", { { NULL, NULL } }, v[6] },
+		};
+
+		if (metrics_format(&out, s, sizeof(s) / sizeof(s[0]), &why) == 0 &&
+		    fwrite(out.data, 1, out.len, stdout) == out.len &&
+		    fflush(stdout) == 0)
+			rc = 0;
+		else
+			fprintf(stderr, "authrelayctl: stats: %s\n",
+			    *why != '\0' ? why : "write failed");
+	}
+	PQclear(res);
+	PQfinish(conn);
+	strbuf_free(&out);
+	return rc;
+}
+
 int
 ctl_stats(const struct config *cfg, int argc, char **argv)
 {
-	(void)argv;
-	if (argc != 1)
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, prometheus = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'f' && strcmp(optarg, "prometheus") == 0)
+			prometheus = 1;
+		else if (c != 'f' || strcmp(optarg, "table") != 0)
+			return 2;
+	}
+	if (optind != argc)
 		return 2;
+	if (prometheus)
+		return stats_prometheus(cfg);
 	return query_table(cfg,
 	    "SELECT 'active relays' AS what, count(*)::text AS value FROM relay"
 	    "  WHERE expires_at > now()"

@@ -93,6 +93,8 @@ struct store {
 	struct strbuf arrays[8];
 	unsigned session;	/* this connection's number */
 	char last_error[256];
+	uint64_t connects;	/* sessions established (metrics) */
+	unsigned first_host;	/* multi-host conninfo: where attempts start */
 };
 
 struct store *
@@ -161,10 +163,86 @@ store_reset(struct store *st, int64_t now_ms, const char *why)
 
 static unsigned sessions;	/* connections made by every store */
 
+/* The comma-separated list s with its first k elements moved to the end. */
+static char *
+rotate_list(const char *s, unsigned k)
+{
+	size_t len = strlen(s), at = 0;
+	char *out = malloc(len + 2);
+
+	if (out == NULL)
+		return NULL;
+	for (unsigned i = 0; i < k; i++)
+		at += strcspn(s + at, ",") + 1;
+	snprintf(out, len + 2, "%s,%.*s", s + at, (int)(at - 1), s);
+	return out;
+}
+
+static unsigned
+list_count(const char *s)
+{
+	unsigned n = 1;
+
+	for (; *s != '\0'; s++)
+		n += *s == ',';
+	return n;
+}
+
+/*
+ * Start connecting. libpq ignores connect_timeout for non-blocking
+ * connections, so a host of a multi-host conninfo that hangs (packets
+ * dropped, or a frozen server) would eat every attempt before the next
+ * host is tried: after a timed-out attempt the next one starts at the
+ * next host (host, hostaddr and port lists rotated alike).
+ */
+static PGconn *
+connect_start(const char *conninfo, unsigned first)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
+	const char **keys = NULL, **vals = NULL;
+	char *rotated[3] = { NULL, NULL, NULL };
+	unsigned n = 0, nr = 0;
+	size_t i = 0;
+	PGconn *conn = NULL;
+
+	for (o = opts; o != NULL && o->keyword != NULL; o++)
+		if (o->val != NULL && (strcmp(o->keyword, "host") == 0 ||
+		    (n == 0 && strcmp(o->keyword, "hostaddr") == 0)))
+			n = list_count(o->val);
+	if (opts == NULL || n < 2 || first % n == 0 ||
+	    (keys = calloc((size_t)(o - opts) + 1, sizeof(*keys))) == NULL ||
+	    (vals = calloc((size_t)(o - opts) + 1, sizeof(*vals))) == NULL)
+		goto plain;
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL)
+			continue;
+		keys[i] = o->keyword;
+		vals[i] = o->val;
+		if ((strcmp(o->keyword, "host") == 0 ||
+		    strcmp(o->keyword, "hostaddr") == 0 ||
+		    strcmp(o->keyword, "port") == 0) && list_count(o->val) == n) {
+			if ((rotated[nr] = rotate_list(o->val, first % n)) == NULL)
+				goto plain;
+			vals[i] = rotated[nr++];
+		}
+		i++;
+	}
+	conn = PQconnectStartParams(keys, vals, 0);
+plain:
+	if (conn == NULL)
+		conn = PQconnectStart(conninfo);
+	for (unsigned j = 0; j < nr; j++)
+		free(rotated[j]);
+	free(keys);
+	free(vals);
+	PQconninfoFree(opts);
+	return conn;
+}
+
 static void
 store_start_connect(struct store *st, int64_t now_ms)
 {
-	st->conn = PQconnectStart(st->conninfo);
+	st->conn = connect_start(st->conninfo, st->first_host);
 	if (st->conn == NULL || PQstatus(st->conn) == CONNECTION_BAD) {
 		store_reset(st, now_ms, pg_error(st->conn));
 		return;
@@ -207,6 +285,7 @@ store_continue_connect(struct store *st, int64_t now_ms)
 		st->backoff_ms = BACKOFF_MIN_MS;
 		/* Unique across stores: a reload may replace the store. */
 		st->session = ++sessions;
+		st->connects++;
 		log_info("event=db_connected");
 	}
 }
@@ -252,8 +331,10 @@ store_tick(struct store *st, int64_t now_ms)
 {
 	if (st->state == STORE_DOWN && now_ms >= st->retry_ms)
 		store_start_connect(st, now_ms);
-	else if (st->state == STORE_CONNECTING && now_ms >= st->deadline_ms)
+	else if (st->state == STORE_CONNECTING && now_ms >= st->deadline_ms) {
+		st->first_host++;	/* the next attempt starts elsewhere */
 		store_reset(st, now_ms, "connect timed out");
+	}
 	else if (st->state == STORE_BUSY && now_ms >= st->deadline_ms)
 		store_reset(st, now_ms, "query timed out");
 }
@@ -374,7 +455,12 @@ store_session(const struct store *st)
 	return st->session;
 }
 
-/* Connection trouble (class 08, 57P, or a dead socket) means retry later. */
+/*
+ * Connection trouble (class 08, 57P, or a dead socket) means retry later;
+ * so does a read-only server (25006: a standby, or a primary fenced by
+ * its failover manager): reconnecting finds the writable host of a
+ * multi-host conninfo, where dropping the events as refused would lose them.
+ */
 static int
 is_connection_error(PGconn *conn, const PGresult *res)
 {
@@ -383,6 +469,7 @@ is_connection_error(PGconn *conn, const PGresult *res)
 	if (PQstatus(conn) == CONNECTION_BAD || state == NULL)
 		return 1;
 	return strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+	    strcmp(state, "25006") == 0 ||
 	    strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0;
 }
 
@@ -485,4 +572,10 @@ store_handle_io(struct store *st, int64_t now_ms, struct store_result *res)
 	if (PQisBusy(st->conn))
 		return 0;
 	return store_finish_job(st, now_ms, res);
+}
+
+uint64_t
+store_connects(const struct store *st)
+{
+	return st->connects;
 }

@@ -75,6 +75,8 @@ void store_result_free(struct store_result *res);
 
 /* The database name of the connection, for messages. */
 const char *store_dbname(const struct store *st);
+/* Sessions established since store_new (the first one included). */
+uint64_t store_connects(const struct store *st);
 
 /* Rows one sweep statement deletes at most. */
 #define STORE_SWEEP_BATCH 10000

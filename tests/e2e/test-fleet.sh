@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# A fleet in network namespaces on one bridge (documentation addresses):
+# db1 (primary) and db2 (streaming hot standby) over TCP; two POP hosts,
+# each with a real rsyslog running authrelayd as its omprog child
+# (trusted template, confirm = yes, writers' multi-host string); two SMTP
+# hosts, each with authrelayd --sync reading the standby
+# (target_session_attrs=prefer-standby) and auth-wrap under the real
+# tcpserver; a client host. A login on either POP host lets its client
+# relay through both SMTP hosts (time printed, generous bound); a client
+# that never logged in may not; with the standby gone --sync reads the
+# primary and a revoke still reaches both; with no database left the SMTP
+# hosts fail closed after cdb_max_age.
+. "$(dirname "$0")/../lib.sh"
+command -v tcpserver >/dev/null || skip "ucspi-tcp not installed"
+command -v rsyslogd >/dev/null || skip "rsyslog not installed"
+[ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
+BOUND=${FLEET_BOUND:-120}	# seconds per stage (primary, standby, both SMTP hosts)
+MAXAGE=${FLEET_MAX_AGE:-10}
+
+# --- the network: one bridge in a hub namespace, a veth per host
+P=arf$$
+ip netns add "$P-hub" || skip "cannot create a network namespace"
+on_exit "ip netns del $P-hub"
+ip -n "$P-hub" link add br0 type bridge
+ip -n "$P-hub" link set br0 up
+nhosts=0
+host_ns() { # NAME ADDR...
+	local ns=$P-$1 i=$nhosts a
+	nhosts=$((nhosts + 1))
+	ip netns add "$ns"
+	on_exit "ip netns del $ns"
+	ip link add "v$P$i" netns "$ns" type veth peer name "h$P$i" netns "$P-hub"
+	ip -n "$P-hub" link set "h$P$i" master br0 up
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set "v$P$i" up
+	shift
+	for a in "$@"; do ip -n "$ns" addr add "$a/24" dev "v$P$i"; done
+}
+host_ns db1 192.0.2.11
+host_ns db2 192.0.2.12
+host_ns pop1 192.0.2.21
+host_ns pop2 192.0.2.22
+host_ns smtp1 192.0.2.31
+host_ns smtp2 192.0.2.32
+host_ns client 192.0.2.100 192.0.2.101 192.0.2.102
+on() { local h=$1; shift; ip netns exec "$P-$h" "$@"; }
+
+# --- db1: the primary, reachable over TCP from the fleet
+pg_start
+cat >> "$T/pg/data/pg_hba.conf" <<HBA
+host all all 192.0.2.0/24 trust
+host replication all 192.0.2.0/24 trust
+HBA
+pg_stop
+pg_in_ns() { # HOST DATA ADDR SOCK
+	on "$1" setpriv --reuid=authrelay --regid=authrelay --init-groups -- \
+	    "$PG_BINDIR/pg_ctl" -D "$2" -l "$2/../log" -w -t 60 \
+	    -o "-c listen_addresses='$3' -c unix_socket_directories='$4' -c max_connections=50" \
+	    start >/dev/null || { cat "$2/../log"; fail "pg_ctl start on $1"; }
+	track_pid "$(head -n 1 "$2/postmaster.pid")"
+}
+pg_in_ns db1 "$T/pg/data" 192.0.2.11 "$T/pg/sock"
+
+# --- db2: a streaming standby, made over the network
+mkdir -p "$T/pg2/sock"
+chown -R authrelay:authrelay "$T/pg2"
+on db2 setpriv --reuid=authrelay --regid=authrelay --init-groups -- \
+    "$PG_BINDIR/pg_basebackup" -h 192.0.2.11 -U authrelay -D "$T/pg2/data" \
+    -R -X stream -c fast --no-sync >"$T/pg2/basebackup.log" 2>&1 ||
+    { cat "$T/pg2/basebackup.log"; fail "pg_basebackup over the network"; }
+pg_in_ns db2 "$T/pg2/data" 192.0.2.12 "$T/pg2/sock"
+wait_for 60 sql_is streaming "SELECT state FROM pg_stat_replication"
+
+WRITERS="host=192.0.2.11,192.0.2.12 dbname=authrelay user=authrelay target_session_attrs=read-write connect_timeout=5"
+READERS="host=192.0.2.12,192.0.2.11 dbname=authrelay user=authrelay target_session_attrs=prefer-standby connect_timeout=5"
+
+# --- POP hosts: real rsyslog, authrelayd as its omprog child
+pop_host() { # NAME
+	local d=$T/$1
+	mkdir -p "$d/rs"
+	cat > "$d/authrelay.conf" <<CONF
+fifo = -
+confirm = yes
+confirm_journal = $d/omprog.journal
+input_format = trusted
+require_trusted = yes
+trusted_uids = vchkpw:0
+database = $WRITERS
+sweep_interval = 1s
+parsers = $TOP/parsers
+user =
+pidfile =
+CONF
+	cat > "$d/rsyslog.conf" <<CONF
+global(workDirectory="$d/rs" parser.escapeControlCharactersOnReceive="on")
+module(load="imuxsock" SysSock.Use="off")
+module(load="omprog")
+input(type="imuxsock" Socket="$d/log.sock" Annotate="on" ParseTrusted="on" UsePIDFromSystem="on")
+template(name="authrelay_trusted" type="list") {
+  constant(value="v1 t=") property(name="timegenerated" dateFormat="unixtimestamp")
+  constant(value=" uid=") property(name="\$!uid")
+  constant(value=" pid=") property(name="\$!pid")
+  constant(value=" in=") property(name="inputname")
+  constant(value=" from=") property(name="fromhost-ip")
+  constant(value=" prog=") property(name="programname")
+  constant(value=" msg=") property(name="rawmsg-after-pri" controlCharacters="escape" position.from="1" position.to="2000")
+  constant(value="\n")
+}
+mail.* action(type="omprog" binary="$BIN/authrelayd -f -c $d/authrelay.conf"
+    template="authrelay_trusted" confirmMessages="on" useTransactions="on"
+    confirmTimeout="60000" reportFailures="on" output="$d/watcher.log"
+    action.resumeRetryCount="-1" action.resumeInterval="1")
+CONF
+	ip netns exec "$P-$1" rsyslogd -f "$d/rsyslog.conf" -i "$d/rs/pid" -n > "$d/rs/out" 2>&1 &
+	track_pid $!
+	wait_for 20 test -S "$d/log.sock"
+}
+pop_host pop1
+pop_host pop2
+
+# --- SMTP hosts: --sync from the standby, auth-wrap under tcpserver
+smtp_host() { # NAME ADDR
+	local d=$T/$1
+	mkdir -p "$d"
+	cat > "$d/authrelay.conf" <<CONF
+database = $READERS
+cdb_file = $d/relay.cdb
+cdb_interval = 100ms
+cdb_max_age = ${MAXAGE}s
+lookup = cdb
+relayuser = yes
+user =
+pidfile =
+CONF
+	ip netns exec "$P-$1" "$BIN/authrelayd" --sync -f -v -c "$d/authrelay.conf" > "$d/sync.log" 2>&1 &
+	track_pid $!
+	ip netns exec "$P-$1" env AUTHRELAY_CONF="$d/authrelay.conf" \
+	    tcpserver -H -R -l "$1" "$2" 25 "$BIN/auth-wrap" \
+	    python3 "$TOP/tests/authwrap/smtp-responder.py" example.net 2>>"$d/tcpserver.err" &
+	track_pid $!
+}
+smtp_host smtp1 192.0.2.31
+smtp_host smtp2 192.0.2.32
+wait_for 30 grep -q 'event=sync_connected standby=yes' "$T/smtp1/sync.log"
+wait_for 30 grep -q 'event=sync_connected standby=yes' "$T/smtp2/sync.log"
+
+send() { # SMTP-ADDR SOURCE RCPT
+	on client python3 "$TOP/tests/authwrap/smtp-client.py" "$1" 25 "$2" "$3"
+}
+relays() { [ "$(send "$1" "$2" bob@elsewhere.org)" = "sent 250 ok relayuser=$3" ]; }
+refused() { [ "$(send "$1" "$2" bob@elsewhere.org)" = "refused 553" ]; }
+wait_for 30 send 192.0.2.31 192.0.2.102 postmaster@example.net
+wait_for 30 send 192.0.2.32 192.0.2.102 postmaster@example.net
+refused 192.0.2.31 192.0.2.100 || fail "relays before any login"
+
+# --- a login on each POP host; both clients relay through both SMTP hosts
+both_relay() { relays 192.0.2.31 "$1" "$2" && relays 192.0.2.32 "$1" "$2"; }
+login() { # POP-HOST USER ADDR
+	logger -u "$T/$1/log.sock" -t vpopmail -p mail.notice -- \
+	    "vchkpw-pop3: (PLAIN) login success $2@example.org:$3"
+}
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+standby_has() { [ "$(PGHOST=$T/pg2/sock sql "SELECT count(*) FROM relay WHERE ip = '$1'")" = 1 ]; }
+primary_has() { [ "$(sql "SELECT count(*) FROM relay WHERE ip = '$1'")" = 1 ]; }
+login_through() { # POP-HOST USER ADDR
+	local t0 a b c
+	t0=$(date +%s%N)
+	login "$1" "$2" "$3"
+	wait_for "$BOUND" primary_has "$3"; a=$(ms_since "$t0")
+	wait_for "$BOUND" standby_has "$3"; b=$(ms_since "$t0")
+	wait_for "$BOUND" both_relay "$3" "$2@example.org"; c=$(ms_since "$t0")
+	note "login on $1: on the primary after $a ms, on the standby after $b ms, relaying on both SMTP hosts after $c ms"
+}
+login_through pop1 alice 192.0.2.100
+login_through pop2 bruno 192.0.2.101
+refused 192.0.2.31 192.0.2.102 || fail "smtp1 relays for a client that never logged in"
+refused 192.0.2.32 192.0.2.102 || fail "smtp2 relays for a client that never logged in"
+assert_eq 2 "$(sql "SELECT count(*) FROM relay")" "relays on the primary"
+ok "a login on either POP host relays through both SMTP hosts (via the standby)"
+
+# --- the standby goes away: --sync moves to the primary (prefer-standby);
+# a revoke made there reaches both SMTP hosts
+on db2 setpriv --reuid=authrelay --regid=authrelay --init-groups -- \
+    "$PG_BINDIR/pg_ctl" -D "$T/pg2/data" -m fast -w stop >/dev/null
+wait_for 30 grep -q 'event=sync_connected standby=no' "$T/smtp1/sync.log"
+wait_for 30 grep -q 'event=sync_connected standby=no' "$T/smtp2/sync.log"
+on pop1 "$BIN/authrelayctl" -c "$T/pop1/authrelay.conf" revoke 192.0.2.100 >/dev/null
+wait_for "$BOUND" refused 192.0.2.31 192.0.2.100
+wait_for "$BOUND" refused 192.0.2.32 192.0.2.100
+wait_for "$BOUND" both_relay 192.0.2.101 bruno@example.org
+ok "standby gone: the SMTP hosts read the primary; a revoke there reaches both"
+
+# --- the primary goes too: both SMTP hosts fail closed after cdb_max_age
+on db1 setpriv --reuid=authrelay --regid=authrelay --init-groups -- \
+    "$PG_BINDIR/pg_ctl" -D "$T/pg/data" -m immediate -w stop >/dev/null
+closed() { refused 192.0.2.31 192.0.2.101 && refused 192.0.2.32 192.0.2.101; }
+wait_for $((MAXAGE * 5 + 30)) closed
+send 192.0.2.31 192.0.2.101 postmaster@example.net | grep -q '^sent 250' ||
+    fail "local mail refused while failing closed"
+ok "no database: both SMTP hosts stop relaying after cdb_max_age, local mail still flows"
