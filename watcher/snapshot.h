@@ -16,7 +16,7 @@
  *
  * When to write what:
  * - delta: after every fetch that changed it, spaced so that writing
- *   takes at most a quarter of the time; and every
+ *   takes at most a quarter of its CPU time; and every
  *   min(cdb_max_age / 2, 60 s) anyway, so a current snapshot never
  *   looks stale (its record carries the database time of the fetch).
  * - base: rebuilt in a child process with its own connection, when
