@@ -7,6 +7,9 @@
 # make install    PREFIX, DESTDIR, SYSCONFDIR
 # WERROR=1 adds -Werror; SAN=1 builds with ASan+UBSan (use a clean tree).
 
+# The first rule of an included module.mk must not become the goal.
+.DEFAULT_GOAL := all
+
 CC       ?= cc
 PREFIX   ?= /usr/local
 SYSCONFDIR ?= /etc/authrelay
