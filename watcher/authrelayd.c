@@ -22,6 +22,7 @@
 #include "log.h"
 #include "privdrop.h"
 #include "rules.h"
+#include "secfile.h"
 #include "store.h"
 #include "sync.h"
 #include "trusted.h"
@@ -144,57 +145,28 @@ check_only(const struct config *cfg)
 	return failures == 0 ? 0 : 1;
 }
 
-/* Why a FIFO we opened may not be trusted with login lines, or NULL. */
-static const char *
-fifo_problem(const struct stat *sb, char *buf, size_t len)
-{
-	if (!S_ISFIFO(sb->st_mode))
-		return "not a FIFO";
-	if (sb->st_mode & S_IWOTH) {
-		snprintf(buf, len, "mode %04o lets any user write login lines",
-		    (unsigned)(sb->st_mode & 07777));
-		return buf;
-	}
-	if (sb->st_uid != 0 && sb->st_uid != geteuid()) {
-		snprintf(buf, len, "owner uid %ld is neither root nor the watcher",
-		    (long)sb->st_uid);
-		return buf;
-	}
-	return NULL;
-}
-
 /*
  * The FIFO is opened O_RDWR so a writer closing never gives EOF (no
  * busy loop after a syslog restart), O_NOFOLLOW so a planted symlink is
- * refused, and checked on the descriptor: type, mode and owner.
+ * refused, and checked on the descriptors (lib/secfile.c): its
+ * directory, type, mode and owner. Standard input is taken as it is.
  */
 static int
 open_input(const char *path)
 {
-	const char *problem = "fstat failed";
-	char why[96];
-	struct stat sb;
+	char why[SECFILE_WHY_MAX];
 	int fd;
 
-	if (strcmp(path, "-") == 0)
-		fd = dup(STDIN_FILENO);
-	else
-		fd = open(path, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ELOOP) {
-		log_err("event=fatal what=open(%s) error=\"is a symlink\"", path);
+	if (strcmp(path, "-") == 0) {
+		if ((fd = dup(STDIN_FILENO)) < 0) {
+			log_sys(LOG_ERR, "event=fatal what=dup(stdin)");
+			return -1;
+		}
+	} else if ((fd = secfile_open_fifo(path, why)) < 0) {
+		log_err("event=fatal what=open(%s) error=\"%s\"", path, why);
 		return -1;
 	}
-	if (fd < 0) {
-		log_sys(LOG_ERR, "event=fatal what=open(%s)", path);
-		return -1;
-	}
-	if (fstat(fd, &sb) < 0 || (strcmp(path, "-") != 0 &&
-	    (problem = fifo_problem(&sb, why, sizeof(why))) != NULL)) {
-		log_err("event=fatal what=open(%s) error=\"%s\"", path, problem);
-		close(fd);
-		return -1;
-	}
-	if (S_ISFIFO(sb.st_mode))
+	if (strcmp(path, "-") != 0)
 		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE_WANTED);
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
