@@ -23,6 +23,7 @@
 #include "privdrop.h"
 #include "rules.h"
 #include "secfile.h"
+#include "selfaddr.h"
 #include "store.h"
 #include "sync.h"
 #include "trusted.h"
@@ -44,6 +45,7 @@ struct watcher {
 	struct config cfg;
 	struct rules *rules;
 	struct trusted_policy policy;
+	struct selfaddr self;	/* the host's own addresses never relay */
 	struct store *store;
 	struct queue queue;
 	struct linebuf input;
@@ -226,6 +228,23 @@ log_counters(const struct watcher *w)
 	    (unsigned long long)w->n.untrusted);
 }
 
+/*
+ * The host's own addresses: at start and on SIGHUP. A reload that
+ * cannot read them keeps the old set.
+ */
+static int
+load_self(struct watcher *w)
+{
+	const char *why;
+
+	if (selfaddr_load(&w->self, &why) < 0) {
+		log_sys(LOG_ERR, "event=self_addresses_failed error=\"%s\"", why);
+		return -1;
+	}
+	log_info("event=self_addresses count=%zu", w->self.count);
+	return 0;
+}
+
 /* SIGHUP: a new config and parsers replace the old only if both load. */
 static void
 reload(struct watcher *w)
@@ -271,6 +290,7 @@ reload(struct watcher *w)
 	if (w->next_sweep_ms > clock_ms() + cfg.sweep_interval_ms)
 		w->next_sweep_ms = clock_ms() + cfg.sweep_interval_ms;
 	w->cdb_dirty = 1;
+	(void)load_self(w);
 	log_info("event=reloaded families=%zu", rules_family_count(rules));
 }
 
@@ -302,7 +322,8 @@ handle_signals(struct watcher *w)
 
 /* Decide a recognised login: granted, or ignored with a reason. */
 static void
-decide(const struct config *cfg, const struct rules_match *m, struct event *ev)
+decide(const struct config *cfg, const struct selfaddr *self,
+    const struct rules_match *m, struct event *ev)
 {
 	const char *why;
 
@@ -311,6 +332,8 @@ decide(const struct config *cfg, const struct rules_match *m, struct event *ev)
 		snprintf(ev->reason, sizeof(ev->reason), "service");
 	else if (config_never_relay(cfg, &m->addr, &why))
 		snprintf(ev->reason, sizeof(ev->reason), "never_relay:%s", why);
+	else if (selfaddr_has(self, &m->addr))
+		snprintf(ev->reason, sizeof(ev->reason), "never_relay:self");
 }
 
 static void
@@ -453,7 +476,7 @@ handle_line_inner(struct watcher *w, const char *line, size_t len, int64_t now,
 	ev.redelivered = 0;
 	ev.line_hash = line_hash(raw, raw_len);
 	ev.seq = w->next_seq;
-	decide(&w->cfg, &m, &ev);
+	decide(&w->cfg, &w->self, &m, &ev);
 	if ((distrust = sender_verdict(w, &tl, have_tl, m.parser)) != NULL) {
 		w->n.untrusted++;
 		snprintf(ev.reason, sizeof(ev.reason), "untrusted:%s", distrust);
@@ -716,6 +739,7 @@ watcher_free(struct watcher *w)
 {
 	rules_free(w->rules);
 	trusted_policy_free(&w->policy);
+	selfaddr_free(&w->self);
 	store_free(w->store);
 	queue_free(&w->queue);
 	linebuf_free(&w->input);
@@ -760,6 +784,8 @@ start(struct watcher *w, int foreground)
 		return 1;
 	}
 	if ((w->input_fd = open_input(w->cfg.fifo)) < 0)
+		return 1;
+	if (load_self(w) < 0)
 		return 1;
 	if ((w->signal_fd = open_signals()) < 0) {
 		log_sys(LOG_ERR, "event=fatal what=signalfd");
