@@ -33,7 +33,7 @@ static const struct config_key config_keys[] = {
 	KEY(fifo, T_STR, "/run/authrelay/fifo"),
 	KEY(confirm, T_BOOL, "no"),
 	KEY(input_format, T_STR, "syslog"),
-	KEY(parsers, T_STR, "/usr/local/share/authrelay/parsers"),
+	KEY(parsers, T_STR, CONFIG_DEFAULT_PARSERS),
 	KEY(enable, T_LIST, "all"),
 	KEY(services, T_LIST, "pop3 pop3s imap imaps"),
 	KEY(never_relay, T_CIDRS,

@@ -8,6 +8,8 @@
 #include "ipaddr.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/authrelay/authrelay.conf"
+/* The parsers key's default (make install's PREFIX=/usr/local place). */
+#define CONFIG_DEFAULT_PARSERS "/usr/local/share/authrelay/parsers"
 #define CONFIG_ERROR_MAX 512
 /*
  * A line holds at most CONFIG_LINE_MAX bytes before its newline, a value

@@ -20,6 +20,7 @@
 #include "event.h"
 #include "linebuf.h"
 #include "log.h"
+#include "pgpass.h"
 #include "privdrop.h"
 #include "rules.h"
 #include "secfile.h"
@@ -173,6 +174,23 @@ open_input(const char *path)
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	return fd;
+}
+
+/*
+ * A libpq password file others may read: refuse (libpq would only warn
+ * and ignore it, while the password lies open). Called as the user that
+ * connects, after the privilege drop.
+ */
+static int
+check_pgpass(const char *conninfo)
+{
+	char why[PGPASS_WHY_MAX];
+
+	if (pgpass_check(conninfo, why) < 0) {
+		log_err("event=fatal error=\"%s\"", why);
+		return -1;
+	}
+	return 0;
 }
 
 /* After the FIFO is open: the shared drop in lib/privdrop.c. */
@@ -793,7 +811,7 @@ start(struct watcher *w, int foreground)
 	}
 	if (!foreground && daemonize(w->cfg.pidfile) < 0)
 		return 1;
-	if (drop_privileges(w->cfg.user) < 0)
+	if (drop_privileges(w->cfg.user) < 0 || check_pgpass(w->cfg.database) < 0)
 		return 1;
 	if (linebuf_init(&w->input, INPUT_BUF_SIZE, INPUT_LINE_MAX) < 0 ||
 	    (w->store = store_new(w->cfg.database)) == NULL) {
@@ -851,7 +869,8 @@ main(int argc, char **argv)
 	else if (sync_mode) {
 		/* --sync reads no FIFO: drop at once; a reload needs a restart. */
 		signal(SIGHUP, SIG_IGN);
-		rc = drop_privileges(w.cfg.user) < 0 ? 1 : sync_run(&w.cfg);
+		rc = drop_privileges(w.cfg.user) < 0 ||
+		    check_pgpass(w.cfg.database) < 0 ? 1 : sync_run(&w.cfg);
 	}
 	else
 		rc = start(&w, foreground);
