@@ -5,12 +5,14 @@
 # watcher drops to it, and the private PostgreSQL cluster runs as it).
 set -eu
 
+# stress-ng: .ci/run's pass of the suite beside two CPU hogs.
 # The last line: shared libraries of Courier, which tests/e2e/test-courier.sh
 # runs from Debian's .deb files without installing them (courier-pop and
 # courier-imap conflict with dovecot-pop3d and dovecot-imapd).
 PACKAGES="gcc make pkg-config libc6-dev libpcre2-dev libpq-dev libcdb-dev tinycdb
 libssl-dev openssl postgresql ucspi-tcp curl python3 faketime rsyslog mandoc
 procps util-linux iproute2 clang libclang-rt-14-dev dovecot-pop3d dovecot-imapd
+stress-ng
 libcourier-unicode4 libidn12 libltdl7 libgamin0"
 
 missing=""
