@@ -169,8 +169,7 @@ open_input(const char *path)
 		log_err("event=fatal what=open(%s) error=\"%s\"", path, why);
 		return -1;
 	}
-	if (strcmp(path, "-") != 0)
-		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE_WANTED);
+	(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE_WANTED);	/* pipes only */
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	return fd;
