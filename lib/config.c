@@ -146,10 +146,11 @@ static int
 parse_list(const char *s, struct config_list *out, const char **why_r)
 {
 	struct config_list list = { NULL, 0 };
+	size_t cap = 0;
 
 	while (*s != '\0') {
 		size_t len = 0;
-		char **grown;
+		char **grown = list.items;
 
 		while (is_sep(*s))
 			s++;
@@ -164,7 +165,11 @@ parse_list(const char *s, struct config_list *out, const char **why_r)
 				return -1;
 			}
 		}
-		grown = realloc(list.items, (list.count + 1) * sizeof(char *));
+		/* Doubling: a long list must not cost a copy per word. */
+		if (list.count == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			grown = realloc(list.items, cap * sizeof(char *));
+		}
 		if (grown == NULL || (grown[list.count] = strndup(s, len)) == NULL) {
 			list.items = grown != NULL ? grown : list.items;
 			list_free(&list);
