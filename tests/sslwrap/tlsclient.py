@@ -179,7 +179,11 @@ async def one_session(ctx, src, host, port, expect, first=None):
         await w.wait_closed()
     except (ssl.SSLError, ConnectionResetError):
         pass
-    return expect.encode() in greeting and rest.startswith(b"+OK")
+    if expect.encode() not in greeting:
+        raise RuntimeError("greeting %r" % greeting[:80])
+    if not rest.startswith(b"+OK"):
+        raise RuntimeError("after QUIT %r" % rest[:80])
+    return True
 
 
 async def many(n, src, host, port, expect, plain=False):
