@@ -15,8 +15,9 @@ bin/auth-wrap: $(B)/auth-wrap/auth-wrap.o $(LIBA)
 	@mkdir -p bin
 	$(LINK) $^ $(AUTHWRAP_CDB_LIBS)
 
-# Drives watcher/cdbexport.c and watcher/sync.c for tests/authwrap/.
+# Drives the snapshot writers and loop (watcher/snap*.c) for tests/authwrap/.
 $(B)/tests/cdbexport-tool: $(B)/tests/authwrap/cdbexport-tool.o \
-    $(B)/watcher/cdbexport.o $(B)/watcher/sync.o $(LIBA)
+    $(B)/watcher/snapverify.o $(B)/watcher/snapshot.o $(B)/watcher/snapwrite.o \
+    $(B)/watcher/pgcopy.o $(B)/watcher/pgsnap.o $(B)/watcher/deltamap.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(PQ_LIBS) $(CDB_LIBS)

@@ -153,7 +153,7 @@ sync_dir(const char *path, char *err, size_t errlen)
 }
 
 int
-atomicfile_commit(struct atomicfile *af, char *err, size_t errlen)
+atomicfile_prepare(struct atomicfile *af, char *err, size_t errlen)
 {
 	int fd = af->fd;
 
@@ -173,11 +173,30 @@ atomicfile_commit(struct atomicfile *af, char *err, size_t errlen)
 		atomicfile_abort(af);
 		return -1;
 	}
-	if (rename(af->tmp, af->path) < 0) {
-		fail(err, errlen, "rename", af->path);
-		atomicfile_abort(af);
+	return 0;
+}
+
+int
+atomicfile_install(const char *tmp, const char *path, char *err,
+    size_t errlen)
+{
+	if (rename(tmp, path) < 0) {
+		fail(err, errlen, "rename", path);
+		unlink(tmp);
+		return -1;
+	}
+	return sync_dir(path, err, errlen);
+}
+
+int
+atomicfile_commit(struct atomicfile *af, char *err, size_t errlen)
+{
+	if (atomicfile_prepare(af, err, errlen) < 0)
+		return -1;
+	if (atomicfile_install(af->tmp, af->path, err, errlen) < 0) {
+		af->tmp[0] = '\0';
 		return -1;
 	}
 	af->tmp[0] = '\0';
-	return sync_dir(af->path, err, errlen);
+	return 0;
 }

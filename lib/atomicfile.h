@@ -33,6 +33,17 @@ int atomicfile_write(struct atomicfile *af, const void *buf, size_t len,
  */
 int atomicfile_commit(struct atomicfile *af, char *err, size_t errlen);
 
+/*
+ * The commit in two steps, for a writer that builds the file in one
+ * process and puts it in place from another: atomicfile_prepare makes
+ * the temp file durable and closes it (af->tmp stays for the other
+ * step; on error it is removed); atomicfile_install renames tmp over
+ * path and fsyncs the directory (on error tmp is removed, path is left).
+ */
+int atomicfile_prepare(struct atomicfile *af, char *err, size_t errlen);
+int atomicfile_install(const char *tmp, const char *path, char *err,
+    size_t errlen);
+
 /* Give up: close and unlink the temp file; path is untouched. */
 void atomicfile_abort(struct atomicfile *af);
 

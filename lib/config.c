@@ -20,6 +20,8 @@ struct config_key {
 };
 
 #define KEY(n, t, d) { #n, t, d, offsetof(struct config, n), 0, 0, NULL }
+/* A duration whose bounds its own module checks (retention.c: audit_*). */
+#define KEYAS(n, field, t, d) { n, t, d, offsetof(struct config, field), 0, 0, NULL }
 #define DURATION(n, field, d, lo, lo_ms, hi, hi_ms) \
 	{ n, T_DURATION, d, offsetof(struct config, field), lo_ms, hi_ms, \
 	  "out of range (want " lo " to " hi ")" }
@@ -32,6 +34,7 @@ struct config_key {
 static const struct config_key config_keys[] = {
 	KEY(fifo, T_STR, "/run/authrelay/fifo"),
 	KEY(confirm, T_BOOL, "no"),
+	KEY(confirm_journal, T_STR, "/var/lib/authrelay/omprog.journal"),
 	KEY(input_format, T_STR, "syslog"),
 	KEY(parsers, T_STR, CONFIG_DEFAULT_PARSERS),
 	KEY(enable, T_LIST, "all"),
@@ -43,16 +46,19 @@ static const struct config_key config_keys[] = {
 	DURATION("expire", expire_ms, "30m", "1s", SEC, "7d", 7 * DAY),
 	DURATION("sweep_interval", sweep_interval_ms, "60s", "100ms", 100,
 	    "1d", DAY),
-	KEY(queue_max, T_COUNT, "100000"),
+	KEY(queue_max, T_COUNT, "10000"),
 	KEY(batch_max, T_COUNT, "5000"),
 	KEY(user, T_STR, "authrelay"),
 	KEY(pidfile, T_STR, "/run/authrelay/authrelayd.pid"),
 	KEY(on_change, T_STR, ""),
+	KEYAS("audit_keep", audit_keep_ms, T_DURATION, "90d"),
+	KEYAS("audit_interval", audit_interval_ms, T_DURATION, "1h"),
 	KEY(cdb_file, T_STR, ""),
 	DURATION("cdb_interval", cdb_interval_ms, "100ms", "1ms", 1, "1h", HOUR),
 	DURATION("cdb_max_age", cdb_max_age_ms, "10m", "1s", SEC, "7d", 7 * DAY),
 	KEY(tcp_rules, T_STR, ""),
 	KEY(tcp_cdb, T_STR, ""),
+	KEY(postfix_map, T_STR, ""),
 	KEY(lookup, T_LIST, "cdb"),
 	KEY(lookup_database, T_STR, ""),
 	DURATION("lookup_deadline", lookup_deadline_ms, "200ms", "1ms", 1,
@@ -242,7 +248,7 @@ set_value(struct config *cfg, const struct config_key *k, const char *value,
 			*why_r = "bad duration (want a number with ms, s, m, h or d)";
 			return -1;
 		}
-		if (n < k->min_ms || n > k->max_ms) {
+		if (k->range != NULL && (n < k->min_ms || n > k->max_ms)) {
 			*why_r = k->range;
 			return -1;
 		}
@@ -500,4 +506,11 @@ config_dump(const struct config *cfg, void *stdio_file)
 		}
 		fputc('\n', f);
 	}
+}
+
+int
+config_writes_snapshot(const struct config *cfg)
+{
+	return cfg->cdb_file[0] != '\0' || cfg->tcp_cdb[0] != '\0' ||
+	    cfg->postfix_map[0] != '\0';
 }

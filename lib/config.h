@@ -35,6 +35,7 @@ struct config {
 	/* watcher input */
 	char *fifo;		/* path, or "-" for standard input */
 	int confirm;		/* omprog confirmMessages: ack after commit */
+	char *confirm_journal;	/* deferred lines kept for a restart; empty = none */
 	char *input_format;	/* syslog | trusted */
 	char *parsers;		/* directory of *.conf parser files */
 	struct config_list enable;	/* families; "all" = every file */
@@ -49,12 +50,15 @@ struct config {
 	char *user;		/* drop to this user when started as root */
 	char *pidfile;
 	char *on_change;	/* program run on grant/expire/revoke */
+	int64_t audit_keep_ms;	/* login_event retention; 0 = for ever */
+	int64_t audit_interval_ms;	/* how often partitions are kept up */
 	/* cdb snapshot and auth-wrap */
 	char *cdb_file;		/* relay snapshot; empty = none */
 	int64_t cdb_interval_ms;
 	int64_t cdb_max_age_ms;
 	char *tcp_rules;	/* static tcprules source to merge */
 	char *tcp_cdb;		/* merged tcpserver -x file; empty = none */
+	char *postfix_map;	/* Postfix check_client_access cdb; empty = none */
 	struct config_list lookup;	/* cdb, db */
 	char *lookup_database;	/* auth-wrap's SELECT-only conninfo */
 	int64_t lookup_deadline_ms;
@@ -77,6 +81,9 @@ int config_load(const char *path, int missing_ok, struct config *cfg,
 
 /* Defaults only, no file. */
 void config_defaults(struct config *cfg);
+
+/* Does cfg ask for any snapshot file (cdb_file, tcp_cdb, postfix_map)? */
+int config_writes_snapshot(const struct config *cfg);
 
 /* Release everything config_load allocated. */
 void config_free(struct config *cfg);

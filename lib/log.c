@@ -55,7 +55,9 @@ log_emit(int priority, const char *text)
 static void
 log_format(int priority, int with_errno, const char *fmt, va_list ap)
 {
-	char text[2048];
+	/* The message, one byte more to see where a cut falls, a NUL. */
+	char text[LOG_TEXT_MAX + 2];
+	size_t len;
 	int saved = errno;
 	int n;
 
@@ -67,6 +69,13 @@ log_format(int priority, int with_errno, const char *fmt, va_list ap)
 	if (with_errno && (size_t)n < sizeof(text))
 		snprintf(text + n, sizeof(text) - (size_t)n, ": %s",
 		    strerror(saved));
+	/* Over the limit: cut, never inside a UTF-8 character. */
+	if ((len = strlen(text)) > LOG_TEXT_MAX) {
+		len = LOG_TEXT_MAX;
+		while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+			len--;
+		text[len] = '\0';
+	}
 	log_emit(priority, text);
 	errno = saved;
 }

@@ -11,6 +11,13 @@
  */
 void log_init(const char *ident, int to_stderr, int verbose);
 
+/*
+ * Longest message text: with the syslog header (at most 64 bytes) every
+ * record stays within 512 bytes, so no syslog daemon cuts it. A longer
+ * message is cut, never inside a UTF-8 character.
+ */
+#define LOG_TEXT_MAX 448
+
 /* printf-style message at a syslog priority. */
 void log_msg(int priority, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -1,6 +1,7 @@
-/* relaycdb.c - THE record format of the relay snapshot and tcprules cdbs. */
+/* relaycdb.c - THE record format of the relay snapshot cdbs. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cdb.h>
 
 #include "relaycdb.h"
+#include "utf8.h"
 
 /* Digits of a non-negative int64 we accept (10^18 is far enough). */
 #define RELAYCDB_DIGITS_MAX 18
@@ -27,12 +29,6 @@ parse_num(const char *s, size_t len, int64_t *out)
 	}
 	*out = v;
 	return 0;
-}
-
-static int
-is_control(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
 }
 
 /* A base id: exactly RELAYCDB_ID_LEN lowercase hex digits. */
@@ -89,10 +85,21 @@ relaycdb_format(int64_t expires, const char *user, char *out, size_t outlen)
 	out[1] = ' ';
 	n = 2 + put_num(expires, out + 2);
 	out[n++] = ' ';
-	for (size_t i = 0; i < ulen; i++)
-		out[n + i] = is_control((unsigned char)user[i]) ? '?' : user[i];
-	out[n + ulen] = '\0';
-	return (int)(n + ulen);
+	/* Well-formed UTF-8 stays; a control character or a stray byte is '?' */
+	for (size_t i = 0, len; i < ulen; i += len) {
+		uint32_t cp;
+
+		len = utf8_decode(user + i, ulen - i, &cp);
+		if (len == 0 || utf8_is_control(cp)) {
+			out[n++] = '?';
+			len = len == 0 ? 1 : len;
+		} else {
+			memcpy(out + n, user + i, len);
+			n += len;
+		}
+	}
+	out[n] = '\0';
+	return (int)n;
 }
 
 /* Split "1 <num> <rest>"; rest may be empty here, callers decide. */
@@ -122,7 +129,7 @@ int
 relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
     const char **error_r)
 {
-	const char *user;
+	const char *user, *why;
 	size_t ulen;
 
 	if (split_value(val, len, &e_r->expires, &user, &ulen, error_r) < 0)
@@ -131,11 +138,11 @@ relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
 		*error_r = "bad user length in record";
 		return -1;
 	}
-	for (size_t i = 0; i < ulen; i++) {
-		if (is_control((unsigned char)user[i])) {
-			*error_r = "control byte in record user";
-			return -1;
-		}
+	if (!utf8_text_ok(user, ulen, &why)) {
+		*error_r = strcmp(why, "control character") == 0 ?
+		    "control character in record user" :
+		    "invalid UTF-8 in record user";
+		return -1;
 	}
 	memcpy(e_r->user, user, ulen);
 	e_r->user[ulen] = '\0';
@@ -225,47 +232,97 @@ relaycdb_active(const struct relaycdb_entry *e, int64_t now,
 	return 1;
 }
 
-/* Read exactly len bytes at the current offset of fd. */
+/* Exactly len bytes at offset off of fd; -1 on error or a short file. */
 static int
-read_full(int fd, char *buf, size_t len)
+pread_full(int fd, void *buf, size_t len, uint32_t off)
 {
+	char *p = buf;
+
 	while (len > 0) {
-		ssize_t r = read(fd, buf, len);
+		ssize_t r = pread(fd, p, len, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return -1;
-		buf += r;
+		p += r;
 		len -= (size_t)r;
+		off += (uint32_t)r;
 	}
 	return 0;
 }
 
-/* cdb_seek + read of a value of at most RELAYCDB_VALUE_MAX bytes. */
+static uint32_t
+le32(const unsigned char *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	    (uint32_t)b[3] << 24;
+}
+
+/*
+ * Find key in the cdb on fd with pread alone (no mmap, no seek: auth-wrap
+ * runs this once per SMTP connection, so every system call counts). The
+ * layout is tinycdb's (Bernstein's cdb): 256 (position, slots) pairs,
+ * hash tables of (hash, record position) slots probed linearly from
+ * (hash >> 8) % slots, records of (key length, data length, key, data).
+ * Reads the value, at most RELAYCDB_VALUE_MAX bytes.
+ */
 static int
 seek_value(int fd, const char *key, char *val, size_t *len_r,
     const char **error_r)
 {
-	unsigned dlen;
-	int r = cdb_seek(fd, key, (unsigned)strlen(key), &dlen);
+	size_t klen = strlen(key);
+	uint32_t hash = cdb_hash(key, (unsigned)klen), tpos, slots, probe;
+	unsigned char head[8], rec[8 + RELAYCDB_VALUE_MAX + 64];
 
-	if (r < 0) {
-		*error_r = "corrupt or unreadable cdb";
+	if (klen > 64) {
+		*error_r = "key too long";
 		return -1;
 	}
-	if (r == 0)
-		return 0;
-	if (dlen > RELAYCDB_VALUE_MAX) {
-		*error_r = "oversized record in cdb";
-		return -1;
+	if (pread_full(fd, head, 8, (hash & 255) * 8) < 0)
+		goto corrupt;
+	tpos = le32(head);
+	slots = le32(head + 4);
+	if (slots > (UINT32_C(1) << 28))
+		goto corrupt;
+	for (uint32_t i = 0; i < slots; i++) {
+		uint32_t h, rpos, rk, rd;
+		ssize_t got;
+
+		probe = ((hash >> 8) + i) % slots;
+		if (pread_full(fd, head, 8, tpos + probe * 8) < 0)
+			goto corrupt;
+		h = le32(head);
+		rpos = le32(head + 4);
+		if (rpos == 0)
+			return 0;
+		if (h != hash)
+			continue;
+		/* the record's lengths, key and a value that fits, at once */
+		got = pread(fd, rec, sizeof(rec), (off_t)rpos);
+		if (got < 8)
+			goto corrupt;
+		rk = le32(rec);
+		rd = le32(rec + 4);
+		if (rk != klen || (size_t)got < 8 + rk ||
+		    memcmp(rec + 8, key, klen) != 0)
+			continue;
+		if (rd > RELAYCDB_VALUE_MAX) {
+			*error_r = "oversized record in cdb";
+			return -1;
+		}
+		if ((size_t)got < 8 + rk + rd) {
+			*error_r = "truncated cdb";
+			return -1;
+		}
+		memcpy(val, rec + 8 + rk, rd);
+		*len_r = rd;
+		return 1;
 	}
-	if (read_full(fd, val, dlen) < 0) {
-		*error_r = "truncated cdb";
-		return -1;
-	}
-	*len_r = dlen;
-	return 1;
+	return 0;
+corrupt:
+	*error_r = "corrupt or unreadable cdb";
+	return -1;
 }
 
 int
@@ -296,170 +353,4 @@ relaycdb_read_meta(int fd, const char *key, struct relaycdb_meta *m_r,
 	if (r <= 0)
 		return -1;
 	return relaycdb_parse_meta(val, len, m_r, error_r);
-}
-
-/* Append len bytes to r->data; tcprules has no limit, we have one. */
-static int
-data_add(struct relaycdb_rule *r, const char *s, size_t len)
-{
-	if (len > sizeof(r->data) - r->data_len)
-		return -1;
-	memcpy(r->data + r->data_len, s, len);
-	r->data_len += len;
-	return 0;
-}
-
-/* The ",NAME=qVALUEq..." tail; mirrors tcprules.c's loop. */
-static int
-parse_vars(const char *x, size_t len, struct relaycdb_rule *r,
-    const char **error_r)
-{
-	while (len > 0) {
-		const char *eq, *end;
-		char q;
-
-		if (*x != ',' || (eq = memchr(x, '=', len)) == NULL ||
-		    eq + 1 == x + len) {
-			*error_r = "unable to parse this line";
-			return -1;
-		}
-		q = eq[1];
-		end = memchr(eq + 2, q, (size_t)(x + len - (eq + 2)));
-		if (end == NULL) {
-			*error_r = "unable to parse this line";
-			return -1;
-		}
-		/* "+NAME=" then the value then NUL */
-		if (data_add(r, "+", 1) < 0 ||
-		    data_add(r, x + 1, (size_t)(eq - x)) < 0 ||
-		    data_add(r, eq + 2, (size_t)(end - (eq + 2))) < 0 ||
-		    data_add(r, "", 1) < 0) {
-			*error_r = "rule too long";
-			return -1;
-		}
-		len -= (size_t)(end + 1 - x);
-		x = end + 1;
-	}
-	return 0;
-}
-
-int
-relaycdb_rule_parse(const char *line, size_t len, struct relaycdb_rule *r_r,
-    const char **error_r)
-{
-	const char *colon;
-
-	if (len == 0 || line[0] == '#' || line[0] == '\n')
-		return 0;
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' ' ||
-	    line[len - 1] == '\t'))
-		len--;
-	if (len >= RELAYCDB_RULE_MAX) {
-		*error_r = "rule too long";
-		return -1;
-	}
-	if ((colon = memchr(line, ':', len)) == NULL)
-		return 0;	/* tcprules silently ignores such lines */
-	r_r->address_len = (size_t)(colon - line);
-	memcpy(r_r->address, line, r_r->address_len);
-	r_r->data_len = 0;
-	len -= r_r->address_len + 1;
-	line = colon + 1;
-	if (len >= 4 && memcmp(line, "deny", 4) == 0) {
-		data_add(r_r, "D", 2);	/* "D\0" */
-		line += 4;
-		len -= 4;
-	} else if (len >= 5 && memcmp(line, "allow", 5) == 0) {
-		line += 5;
-		len -= 5;
-	} else {
-		*error_r = "unable to parse this line";
-		return -1;
-	}
-	return parse_vars(line, len, r_r, error_r) < 0 ? -1 : 1;
-}
-
-/* tcprules' getnum: all digits (empty counts as 0), else an error. */
-static int
-range_num(const char *s, size_t len, unsigned long *out)
-{
-	int64_t v = 0;
-
-	if (len > 0 && parse_num(s, len, &v) < 0)
-		return -1;
-	*out = (unsigned long)v;
-	return 0;
-}
-
-int
-relaycdb_rule_keys(const struct relaycdb_rule *r, relaycdb_key_fn *fn,
-    void *ctx, const char **error_r)
-{
-	const char *a = r->address;
-	size_t alen = r->address_len, dash, left, right;
-	unsigned long bot, top;
-
-	if (memchr(a, '=', alen) != NULL || memchr(a, '@', alen) != NULL ||
-	    memchr(a, '-', alen) == NULL)
-		return fn(ctx, a, alen, r->data, r->data_len);
-	/* "1.2.3.4-9" or "1.2.3-5.": one dotted component is a range. */
-	dash = (size_t)((const char *)memchr(a, '-', alen) - a);
-	for (left = dash; left > 0 && a[left - 1] != '.'; left--)
-		;
-	for (right = dash + 1; right < alen && a[right] != '.'; right++)
-		;
-	if (range_num(a + left, dash - left, &bot) < 0 ||
-	    range_num(a + dash + 1, right - dash - 1, &top) < 0) {
-		*error_r = "unable to parse this line";
-		return -1;
-	}
-	if (top > 255)
-		top = 255;
-	for (; bot <= top; bot++) {
-		char key[RELAYCDB_RULE_MAX + 8];
-		int n = snprintf(key, sizeof(key), "%.*s%lu%.*s", (int)left, a,
-		    bot, (int)(alen - right), a + right);
-		int rc;
-
-		if (n < 0 || (size_t)n >= sizeof(key)) {
-			*error_r = "rule too long";
-			return -1;
-		}
-		if ((rc = fn(ctx, key, (size_t)n, r->data, r->data_len)) != 0)
-			return rc;
-	}
-	return 0;
-}
-
-int
-relaycdb_tcp_value(const char *relayclient, char *out, size_t outlen)
-{
-	int n = snprintf(out, outlen, "+RELAYCLIENT=%s", relayclient);
-
-	/* the record's NUL terminator is part of the value */
-	return n < 0 || (size_t)n + 1 > outlen ? -1 : n + 1;
-}
-
-int
-relaycdb_data_is_deny(const char *data, size_t len)
-{
-	return len >= 2 && data[0] == 'D' && data[1] == '\0';
-}
-
-int
-relaycdb_data_has_var(const char *data, size_t len, const char *name)
-{
-	size_t nlen = strlen(name);
-
-	for (size_t i = 0; i < len;) {
-		const char *rec = data + i;
-		const char *nul = memchr(rec, '\0', len - i);
-		size_t rlen = nul != NULL ? (size_t)(nul - rec) : len - i;
-
-		if (rlen > nlen + 1 && rec[0] == '+' &&
-		    memcmp(rec + 1, name, nlen) == 0 && rec[nlen + 1] == '=')
-			return 1;
-		i += rlen + 1;
-	}
-	return 0;
 }

@@ -1,4 +1,4 @@
-/* relaycdb.h - THE record format of the relay snapshot and tcprules cdbs. */
+/* relaycdb.h - THE record format of the relay snapshot cdbs. */
 #ifndef AUTHRELAY_RELAYCDB_H
 #define AUTHRELAY_RELAYCDB_H
 
@@ -41,7 +41,7 @@
 
 struct relaycdb_entry {
 	int64_t expires;			/* unix seconds */
-	char user[RELAYCDB_USER_MAX + 1];	/* no control bytes */
+	char user[RELAYCDB_USER_MAX + 1];	/* UTF-8, no controls */
 };
 
 struct relaycdb_meta {
@@ -52,14 +52,19 @@ struct relaycdb_meta {
 };
 
 /*
- * Format an entry value into out; control bytes in user become '?' and
- * an over-long user is cut. Returns the length (no NUL stored in the
- * cdb), or -1 if out is too small.
+ * Format an entry value into out. An over-long user is cut (never inside
+ * a UTF-8 sequence); well-formed UTF-8 is kept, and each control
+ * character (C0, DEL, C1) or byte that is not UTF-8 becomes one '?'.
+ * Returns the length (no NUL stored in the cdb), or -1 if out is too
+ * small.
  */
 int relaycdb_format(int64_t expires, const char *user, char *out,
     size_t outlen);
 
-/* Parse an entry value; 0, or -1 with *error_r (static text). */
+/*
+ * Parse an entry value; 0, or -1 with *error_r (static text). A user
+ * that is not well-formed UTF-8 or holds a control character is refused.
+ */
 int relaycdb_parse(const char *val, size_t len, struct relaycdb_entry *e_r,
     const char **error_r);
 
@@ -106,50 +111,5 @@ int relaycdb_read_meta(int fd, const char *key, struct relaycdb_meta *m_r,
 
 /* Does the meta record list base id? */
 int relaycdb_meta_has_id(const struct relaycdb_meta *m, const char *id);
-
-/*
- * tcpserver -x cdbs, in ucspi-tcp 0.88's layout (tcprules.c, rules.c):
- *   key   = address text exactly as written ("1.2.3.4", "1.2.3.", "",
- *           "=host", "info@1.2.3.4"); ranges "1.2.3.4-9" expand to
- *           one key per number
- *   value = "D\0" for deny, then "+NAME=value\0" per variable
- * tcpserver takes the first record of a key, so rules added first win.
- */
-#define RELAYCDB_RULE_MAX 4096		/* longest tcprules line accepted */
-
-struct relaycdb_rule {
-	char address[RELAYCDB_RULE_MAX];
-	size_t address_len;
-	char data[RELAYCDB_RULE_MAX];
-	size_t data_len;
-};
-
-/*
- * Parse one tcprules line (with or without its newline) the way
- * tcprules 0.88 does. Returns 1 with *r_r filled, 0 for a line that
- * tcprules ignores (comment, blank, no colon), -1 with *error_r for a
- * line tcprules rejects.
- */
-int relaycdb_rule_parse(const char *line, size_t len,
-    struct relaycdb_rule *r_r, const char **error_r);
-
-/* Called once per key a rule produces; nonzero return stops the walk. */
-typedef int relaycdb_key_fn(void *ctx, const char *key, size_t klen,
-    const char *data, size_t dlen);
-
-/*
- * Call fn for every key of rule r, expanding a range as tcprules does.
- * Returns fn's nonzero result, 0 when done, or -1 with *error_r for a
- * malformed range.
- */
-int relaycdb_rule_keys(const struct relaycdb_rule *r, relaycdb_key_fn *fn,
-    void *ctx, const char **error_r);
-
-/* Value of a relay's allow rule: "+RELAYCLIENT=<relayclient>\0". */
-int relaycdb_tcp_value(const char *relayclient, char *out, size_t outlen);
-
-/* Does tcprules data (as above) say deny? Does it set variable name? */
-int relaycdb_data_is_deny(const char *data, size_t len);
-int relaycdb_data_has_var(const char *data, size_t len, const char *name);
 
 #endif

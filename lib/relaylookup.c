@@ -56,20 +56,34 @@ ttl_max_s(const struct config *cfg)
 	return relaycdb_ttl_max(cfg->expire_ms, cfg->max_clock_skew_ms);
 }
 
-/* Is uid root or the watcher's user (cfg->user)? */
+/*
+ * Is uid root or the watcher's user (cfg->user)? The name is looked up
+ * once per process: both files have the same owner.
+ */
 static int
 trusted_owner(uid_t uid, const struct config *cfg)
 {
+	static char looked_up[64];
+	static uid_t watcher_uid;
+	static int known;
 	struct passwd pw, *found = NULL;
 	char buf[1024];
 
 	if (uid == 0)
 		return 1;
-	if (cfg->user == NULL || cfg->user[0] == '\0' ||
-	    getpwnam_r(cfg->user, &pw, buf, sizeof(buf), &found) != 0 ||
-	    found == NULL)
+	if (cfg->user == NULL || cfg->user[0] == '\0')
 		return 0;
-	return pw.pw_uid == uid;
+	if (!known || strcmp(looked_up, cfg->user) != 0) {
+		known = 0;
+		if (strlen(cfg->user) >= sizeof(looked_up) ||
+		    getpwnam_r(cfg->user, &pw, buf, sizeof(buf), &found) != 0 ||
+		    found == NULL)
+			return 0;
+		snprintf(looked_up, sizeof(looked_up), "%s", cfg->user);
+		watcher_uid = pw.pw_uid;
+		known = 1;
+	}
+	return watcher_uid == uid;
 }
 
 /* Whoever can write the snapshot can open the relay. */
@@ -136,8 +150,10 @@ age_problem(const struct config *cfg, int64_t built, int64_t now)
 /*
  * One attempt at reading the pair. The delta is opened first: it names
  * the base(s) it belongs to, and the writer replaces the base only while
- * the delta on disk names both the old and the new one. 1/0/-1 as
- * relaycdb_lookup; -2 when the files did not belong together (retry).
+ * the delta on disk names both the old and the new one. A delta is
+ * trusted only with a base it names: its records may be older than
+ * another base's. 1/0/-1 as relaycdb_lookup; -2 when the files did not
+ * belong together (read again).
  */
 static int
 cdb_pair_lookup(const struct config *cfg, const char *delta_path,
@@ -151,14 +167,6 @@ cdb_pair_lookup(const struct config *cfg, const char *delta_path,
 	dfd = open_checked(delta_path, cfg, &dmeta, RELAYCDB_DELTA_KEY, err_r);
 	if (dfd < 0 && errno != ENOENT)
 		return -1;
-	if (dfd >= 0 && (*err_r = age_problem(cfg, dmeta.built, now)) != NULL) {
-		close(dfd);
-		return -1;
-	}
-	if (dfd >= 0 && (r = relaycdb_lookup(dfd, ip, e_r, err_r)) != 0) {
-		close(dfd);
-		return r;	/* the delta's record decides: grant or tombstone */
-	}
 	*which_r = cfg->cdb_file;
 	bfd = open_checked(cfg->cdb_file, cfg, &bmeta, RELAYCDB_META_KEY, err_r);
 	if (bfd < 0) {
@@ -170,14 +178,21 @@ cdb_pair_lookup(const struct config *cfg, const char *delta_path,
 		/* a base alone (authrelayctl export-cdb): its age counts */
 		r = (*err_r = age_problem(cfg, bmeta.built, now)) != NULL ? -1 :
 		    relaycdb_lookup(bfd, ip, e_r, err_r);
-	} else if (bmeta.ids != 1 || !relaycdb_meta_has_id(&dmeta, bmeta.id[0])) {
+		close(bfd);
+		return r;
+	}
+	*which_r = delta_path;
+	if (bmeta.ids != 1 || !relaycdb_meta_has_id(&dmeta, bmeta.id[0])) {
 		*err_r = "delta does not belong to this base";
 		r = -2;
-	} else
+	} else if ((*err_r = age_problem(cfg, dmeta.built, now)) != NULL)
+		r = -1;
+	else if ((r = relaycdb_lookup(dfd, ip, e_r, err_r)) == 0) {
+		*which_r = cfg->cdb_file;	/* not in the delta: the base decides */
 		r = relaycdb_lookup(bfd, ip, e_r, err_r);
+	}
 	close(bfd);
-	if (dfd >= 0)
-		close(dfd);
+	close(dfd);
 	return r;
 }
 

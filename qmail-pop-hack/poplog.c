@@ -10,8 +10,6 @@
 
 #include "poplog.h"
 
-/* "<PRI>Mmm dd hh:mm:ss ident[pid]: " fits easily in this. */
-#define POPLOG_HEADER_MAX 128
 /* "Mmm dd hh:mm:ss" and its NUL. */
 #define POPLOG_STAMP_MAX 16
 
@@ -68,26 +66,68 @@ emit(int priority, const char *msg)
 		syslog(priority, "%s", msg);
 }
 
+/* The message and one byte more, to see where a cut falls, and a NUL. */
+#define MSG_BUF (POPLOG_MSG_MAX + 2)
+
+/*
+ * Format into msg (MSG_BUF bytes). Returns 1 when it fit, 0 when it was
+ * cut to POPLOG_MSG_MAX bytes or less; a cut never splits a UTF-8
+ * character.
+ */
+static int
+format_msg(char *msg, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(msg, MSG_BUF, fmt, ap);
+	size_t len = POPLOG_MSG_MAX;
+
+	if (n < 0) {
+		msg[0] = '\0';
+		return 0;
+	}
+	if ((size_t)n <= POPLOG_MSG_MAX)
+		return 1;
+	while (len > 0 && ((unsigned char)msg[len] & 0xc0) == 0x80)
+		len--;
+	msg[len] = '\0';
+	return 0;
+}
+
 void
 poplog(int priority, const char *fmt, ...)
 {
-	char msg[POPLOG_MSG_MAX];
+	char msg[MSG_BUF];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)format_msg(msg, fmt, ap);
 	va_end(ap);
 	emit(priority, msg);
+}
+
+int
+poplog_whole(int priority, const char *fmt, ...)
+{
+	char msg[MSG_BUF];
+	va_list ap;
+	int fits;
+
+	va_start(ap, fmt);
+	fits = format_msg(msg, fmt, ap);
+	va_end(ap);
+	if (!fits)
+		return -1;
+	emit(priority, msg);
+	return 0;
 }
 
 void
 poplog_fatal(int code, const char *fmt, ...)
 {
-	char msg[POPLOG_MSG_MAX];
+	char msg[MSG_BUF];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)format_msg(msg, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s: fatal: %s\n", poplog_ident, msg);
 	emit(LOG_ERR, msg);

@@ -4,8 +4,15 @@
 
 #include <syslog.h>
 
-/* One log message, before the syslog header is added. */
-#define POPLOG_MSG_MAX 2048
+/*
+ * Every record stays within POPLOG_LINE_MAX bytes as handed to syslog,
+ * RFC 3164 header ("<PRI>Mmm dd hh:mm:ss ident[pid]: ", at most
+ * POPLOG_HEADER_MAX) included: half of the 1024 bytes many syslog
+ * daemons keep, so a host name or a relay hop never gets it cut.
+ */
+#define POPLOG_LINE_MAX 512
+#define POPLOG_HEADER_MAX 64
+#define POPLOG_MSG_MAX (POPLOG_LINE_MAX - POPLOG_HEADER_MAX)
 
 /*
  * ident with LOG_PID at facility LOG_MAIL. $AUTHRELAY_SYSLOG_SOCKET, when
@@ -14,7 +21,12 @@
  */
 void poplog_init(const char *ident);
 
+/* One message; a longer one is cut, never inside a UTF-8 character. */
 void poplog(int priority, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One message only if it fits whole: 0, or -1 and nothing written. */
+int poplog_whole(int priority, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* "prog: fatal: ..." on stderr and to the log, then exit(code). */

@@ -19,6 +19,7 @@
 #include "proxyproto.h"
 #include "secfile.h"
 #include "sslline.h"
+#include "utf8.h"
 
 #define PROG "qmail-popup-hack"
 #define POPUP_USER_MAX 255	/* login name bytes, before escaping */
@@ -60,26 +61,47 @@ reply(struct session *s, const char *text)
 		_exit(1);
 }
 
-/* Every byte outside [A-Za-z0-9._@+=-] becomes \xHH: no spaces, no '='
- * confusion for parsers, no control bytes in the log. */
+/*
+ * [A-Za-z0-9._@+=-] and well-formed UTF-8 characters stay as they are
+ * (an international name reads, and is recorded, as the user typed it);
+ * every other byte becomes \xHH: no spaces, no '=' confusion for
+ * parsers, no invalid UTF-8, no control (C0, DEL, C1) or bidi character
+ * in the log.
+ */
 static void
 escape_user(const char *u, size_t len, char out[POPUP_USER_ESC_MAX])
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
+	size_t i = 0, o = 0, n;
 	unsigned char c;
+	uint32_t cp;
 
-	for (i = 0; i < len && i < POPUP_USER_MAX; i++) {
+	if (len > POPUP_USER_MAX)
+		len = POPUP_USER_MAX;
+	while (i < len) {
 		c = (unsigned char)u[i];
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || strchr("._@+=-", c) != NULL) {
 			out[o++] = (char)c;
+			i++;
 			continue;
 		}
-		out[o++] = '\\';
-		out[o++] = 'x';
-		out[o++] = hex[c >> 4];
-		out[o++] = hex[c & 15];
+		n = utf8_decode(u + i, len - i, &cp);
+		if (n > 1 && !utf8_is_unsafe_display(cp)) {
+			memcpy(out + o, u + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		n = n == 0 ? 1 : n;
+		for (size_t k = 0; k < n; k++) {
+			c = (unsigned char)u[i + k];
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+		i += n;
 	}
 	out[o] = '\0';
 }
@@ -260,6 +282,9 @@ first_line(struct session *s, const char *line, size_t len, int crlf)
 /*
  * The one place that writes "login ok": reason NULL, a client IP we
  * trust, and (the caller's job) a confirmation from qmail-pop3d-hack.
+ * A record that would pass POPLOG_MSG_MAX is never cut: "login ok"
+ * becomes "login unrecorded ... reason=user-too-long" (no relay), and
+ * the other records drop the user and say note=user-too-long.
  */
 static void
 log_outcome(const struct session *s, const char *auth, const char *verb,
@@ -269,18 +294,28 @@ log_outcome(const struct session *s, const char *auth, const char *verb,
 
 	escape_user(s->user, s->user_len, user);
 	if (s->ip[0] == '\0') {
-		poplog(LOG_WARNING, "login unrecorded svc=%s user=%s auth=%s "
-		    "via=%s reason=no-client-ip outcome=%s", s->svc, user, auth,
-		    s->via, reason != NULL ? reason : "ok");
+		if (poplog_whole(LOG_WARNING, "login unrecorded svc=%s user=%s "
+		    "auth=%s via=%s reason=no-client-ip outcome=%s", s->svc,
+		    user, auth, s->via, reason != NULL ? reason : "ok") < 0)
+			poplog(LOG_WARNING, "login unrecorded svc=%s auth=%s "
+			    "via=%s reason=no-client-ip outcome=%s "
+			    "note=user-too-long", s->svc, auth, s->via,
+			    reason != NULL ? reason : "ok");
 		return;
 	}
-	if (reason == NULL)
-		poplog(LOG_INFO, "login ok svc=%s ip=%s user=%s auth=%s via=%s",
-		    s->svc, s->ip, user, auth, s->via);
-	else
-		poplog(LOG_NOTICE, "login %s svc=%s ip=%s user=%s auth=%s "
-		    "via=%s reason=%s", verb, s->svc, s->ip, user, auth, s->via,
-		    reason);
+	if (reason == NULL) {
+		if (poplog_whole(LOG_INFO, "login ok svc=%s ip=%s user=%s "
+		    "auth=%s via=%s", s->svc, s->ip, user, auth, s->via) < 0)
+			poplog(LOG_WARNING, "login unrecorded svc=%s ip=%s "
+			    "auth=%s via=%s reason=user-too-long outcome=ok",
+			    s->svc, s->ip, auth, s->via);
+	} else if (poplog_whole(LOG_NOTICE, "login %s svc=%s ip=%s user=%s "
+	    "auth=%s via=%s reason=%s", verb, s->svc, s->ip, user, auth,
+	    s->via, reason) < 0) {
+		poplog(LOG_NOTICE, "login %s svc=%s ip=%s auth=%s via=%s "
+		    "reason=%s note=user-too-long", verb, s->svc, s->ip, auth,
+		    s->via, reason);
+	}
 }
 
 static void __attribute__((noreturn))

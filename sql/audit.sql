@@ -13,8 +13,8 @@
 --   q=active        relays active now
 --
 -- Periods are [:from, :to); both default to all time (-infinity and
--- infinity). :limit (top_ips, default 20) and :min_ips (shared_users,
--- default 3) are optional. Times are anything timestamptz accepts
+-- infinity). :limit (top_ips, default 20), :min_ips (shared_users,
+-- default 3) and :span (relay_at, default '1 day') are optional. Times are anything timestamptz accepts
 -- ('2026-11-23 14:05', '2026-11-23T14:05:00Z', 'now'); a time without
 -- a zone is read in the session's TimeZone.
 --
@@ -22,6 +22,14 @@
 -- an interactive psql instead, \set its variables first:
 --   \set ip 192.0.2.10
 --   \set at '2026-11-23 14:05'
+--
+-- login_event is partitioned by day (sql/schema.sql). Each query bounds
+-- 'at' by constants, so PostgreSQL opens only the partitions of the
+-- period asked for (partition pruning) and, in them, the index on
+-- (ip, at) or (username, at): give a period (:from, :to) on a large
+-- trail. To see how a query runs, add
+--   -v explain='EXPLAIN (ANALYZE, BUFFERS)'
+-- which prints the plan instead of the rows.
 --
 -- Every value reaches the server through psql's :'name' quoting, which
 -- makes it one properly escaped SQL literal that is then cast to its
@@ -74,6 +82,14 @@
 \if :{?min_ips}
 \else
 \set min_ips 3
+\endif
+\if :{?span}
+\else
+\set span '1 day'
+\endif
+\if :{?explain}
+\else
+\set explain ''
 \endif
 
 -- One boolean per query, set by the server: \if cannot compare text.
@@ -138,13 +154,28 @@ $$;
 -- means no recorded grant covered that moment. A later
 -- 'authrelayctl allow IP DURATION' may have shortened a window; the
 -- query then still counts the longer one (it errs towards "could").
-WITH arg AS (
-	SELECT CASE WHEN family(a) = 6 AND a <<= '::ffff:0:0/96'::inet
-	            THEN replace(host(a), '::ffff:', '')::inet
-	            ELSE a END AS ip,
-	       t AS at
-	FROM (SELECT :'ip'::inet AS a, :'at'::timestamptz AS t) AS given
-)
+--
+-- Only grants made less than :span before :at are read (the partitions
+-- of those days): no relay lives longer than the larger of expire and
+-- one day ('authrelayctl allow' grants at most that), so the default
+-- '1 day' is exact unless your expire is longer; then pass
+-- -v span=EXPIRE (for example -v span='7 days').
+--
+-- The address and times are worked out first, so that the query below
+-- holds them as constants and PostgreSQL picks the partitions while it
+-- plans (an expression such as :at - :span would only be pruned when
+-- the query runs, after planning every older day). A revoke written
+-- after the grant cannot be much older than it (its statement may have
+-- waited for the grant's lock): an hour of margin keeps that bound safe.
+SELECT CASE WHEN family(a) = 6 AND a <<= '::ffff:0:0/96'::inet
+            THEN replace(host(a), '::ffff:', '')
+            ELSE host(a) END AS relay_ip,
+       t AS relay_at,
+       t - :'span'::interval AS relay_since,
+       t - :'span'::interval - interval '1 hour' AS relay_revokes_since
+FROM (SELECT :'ip'::inet AS a, :'at'::timestamptz AS t) AS given
+\gset
+:explain
 SELECT g.username AS user,
        host(g.ip) AS ip,
        g.at AS granted_at,
@@ -152,17 +183,19 @@ SELECT g.username AS user,
        g.parser,
        g.service,
        g.redelivered
-FROM login_event AS g, arg
-WHERE g.ip = arg.ip
+FROM login_event AS g
+WHERE g.ip = :'relay_ip'::inet
   AND g.outcome = 'granted'
-  AND g.at <= arg.at
-  AND arg.at < g.expires_at
+  AND g.at <= :'relay_at'::timestamptz
+  AND g.at > :'relay_since'::timestamptz
+  AND :'relay_at'::timestamptz < g.expires_at
   AND NOT EXISTS (
 	SELECT 1 FROM login_event AS r
 	WHERE r.ip = g.ip
 	  AND r.outcome = 'revoked'
 	  AND r.id > g.id
-	  AND r.at <= arg.at)
+	  AND r.at <= :'relay_at'::timestamptz
+	  AND r.at > :'relay_revokes_since'::timestamptz)
 ORDER BY g.at, g.id;
 \endif
 
@@ -171,6 +204,7 @@ ORDER BY g.at, g.id;
 -- the decision: granted (and until when), or ignored and why.
 -- User names are compared exactly as the mail server logged them
 -- ('alice' and 'alice@example.org' are different users).
+:explain
 SELECT at,
        host(ip) AS ip,
        parser,
@@ -191,6 +225,7 @@ ORDER BY at, id;
 -- users counts distinct user names; many users behind one address is
 -- normal for NAT and proxies, and a reason to check never_relay if the
 -- address is one of your own.
+:explain
 SELECT host(ip) AS ip,
        count(*) AS logins,
        count(*) FILTER (WHERE outcome = 'granted') AS granted,
@@ -214,6 +249,7 @@ LIMIT :'limit'::integer;
 -- (IPv4) or /48 (IPv6) networks, so a phone moving inside its
 -- carrier's range stands out less than logins from unrelated networks.
 -- Every successful login counts, granted or ignored.
+:explain
 SELECT username AS user,
        count(DISTINCT ip) AS ips,
        count(DISTINCT network(set_masklen(ip,
@@ -241,6 +277,7 @@ ORDER BY ips DESC, networks DESC, username;
 --                       key's own list)
 --   stale               the login waited longer than expire in the
 --                       watcher's queue (database outage)
+:explain
 SELECT coalesce(reason, '') AS reason,
        count(*) AS logins,
        count(DISTINCT ip) AS ips,
@@ -259,6 +296,7 @@ ORDER BY logins DESC, reason;
 -- (f) Relays active now, soonest to expire first. Rows whose expiry
 -- has passed but that the sweeper has not deleted yet are not active
 -- (auth-wrap compares expires_at with the time too).
+:explain
 SELECT host(ip) AS ip,
        username AS user,
        parser,

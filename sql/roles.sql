@@ -9,7 +9,14 @@
 --                     authrelayctl: SELECT, INSERT, UPDATE, DELETE on
 --                     relay; SELECT, INSERT on login_event (the audit
 --                     trail is append-only: no UPDATE, no DELETE);
---                     USAGE on login_event's id sequence.
+--                     USAGE on login_event's id sequence; SELECT on
+--                     schema_version (both programs refuse a schema
+--                     they do not know); EXECUTE on
+--                     authrelay_audit_maintain (creates and drops
+--                     login_event's day partitions with its owner's
+--                     rights; it keeps at least one day, so the writer
+--                     can shorten the retention to a day, never empty
+--                     today's trail).
 --   authrelay_reader  auth-wrap with lookup = db (lookup_database), and
 --                     'authrelayd --sync' on SMTP hosts: SELECT on relay
 --                     and nothing else. auth-wrap runs as the SMTP
@@ -75,12 +82,23 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON TABLE relay, login_event, schema_version
-	FROM authrelay_writer, authrelay_reader;
+REVOKE ALL ON TABLE relay, login_event, schema_version, relay_tombstone,
+	authrelay_instance FROM authrelay_writer, authrelay_reader;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE relay TO authrelay_writer;
 GRANT SELECT, INSERT ON TABLE login_event TO authrelay_writer;
+-- revoking (the trigger) and sweeping tombstones; reading the snapshot
+GRANT SELECT, INSERT, DELETE ON TABLE relay_tombstone TO authrelay_writer;
+GRANT SELECT, UPDATE (heartbeat) ON TABLE authrelay_instance TO authrelay_writer;
+GRANT SELECT ON TABLE schema_version TO authrelay_writer;
 
-GRANT SELECT ON TABLE relay TO authrelay_reader;
+REVOKE ALL ON FUNCTION authrelay_audit_maintain(interval, integer),
+	authrelay_audit_maintain_at(interval, integer, timestamptz)
+	FROM authrelay_writer, authrelay_reader;
+GRANT EXECUTE ON FUNCTION authrelay_audit_maintain(interval, integer)
+	TO authrelay_writer;
+
+GRANT SELECT ON TABLE relay, relay_tombstone, authrelay_instance
+	TO authrelay_reader;
 
 COMMIT;

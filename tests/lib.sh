@@ -146,6 +146,17 @@ netns_setup() {
 # server itself (a backgrounded function would be a subshell).
 in_ns() { ip netns exec "$NS" "$@"; }
 
+# snapshot_grants CONF IP / snapshot_refuses CONF IP: what auth-wrap (the
+# reader of the base and delta snapshot files) decides for a client from
+# IP under CONF; for wait_for. A lookup fault counts as a refusal.
+snapshot_decision() {
+	env -i PATH=/usr/bin:/bin AUTHRELAY_CONF="$1" TCPREMOTEIP="$2" \
+	    "$BIN/auth-wrap" /usr/bin/env 2>>"$T/auth-wrap.err" |
+	    grep -q '^RELAYCLIENT=' && echo grant || echo refuse
+}
+snapshot_grants() { [ "$(snapshot_decision "$1" "$2")" = grant ]; }
+snapshot_refuses() { [ "$(snapshot_decision "$1" "$2")" = refuse ]; }
+
 # sql_is EXPECTED "SELECT ...": for wait_for, which re-runs it each poll.
 sql_is() { [ "$(sql "$2")" = "$1" ]; }
 # sql_is_at_least N: login_event holds at least N rows.

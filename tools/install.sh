@@ -22,7 +22,7 @@ mandir=$destdir$prefix/share/man
 confdir=$destdir$sysconfdir
 
 PROGRAMS="authrelayd authrelayctl auth-wrap sslwrap-hack qmail-popup-hack
-qmail-pop3d-hack"
+qmail-pop3d-hack authrelay-policy"
 
 # The sources say /usr/local and /etc/authrelay (the defaults); the
 # installed copies say what this installation uses. '|' cannot occur in

@@ -52,6 +52,11 @@ if [ -z "$db" ]; then
 	psql "host=$var/pg/sock dbname=postgres user=authrelay" -Atqc \
 	    "SELECT 1 FROM pg_database WHERE datname = 'authrelay'" | grep -q 1 ||
 	    psql "host=$var/pg/sock dbname=postgres user=authrelay" -qc "CREATE DATABASE authrelay"
+	# A database left by an older `make run` is upgraded, keeping its rows.
+	if [ "$(psql "$db" -Atqc "SELECT max(version) FROM schema_version" 2>/dev/null)" = 1 ]; then
+		PGOPTIONS='-c client_min_messages=warning' psql "$db" -q -v ON_ERROR_STOP=1 \
+		    -f "$top/sql/upgrade-1-2.sql" >/dev/null
+	fi
 	PGOPTIONS='-c client_min_messages=warning' psql "$db" -q -v ON_ERROR_STOP=1 -f "$top/sql/schema.sql"
 fi
 [ -p "$var/fifo" ] || mkfifo -m 0620 "$var/fifo"

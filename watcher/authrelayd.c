@@ -9,24 +9,25 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
-#include "acks.h"
-#include "cdbexport.h"
 #include "config.h"
+#include "confirm.h"
 #include "hook.h"
 #include "event.h"
 #include "linebuf.h"
 #include "log.h"
 #include "pgpass.h"
 #include "privdrop.h"
+#include "retention.h"
 #include "rules.h"
 #include "secfile.h"
 #include "selfaddr.h"
+#include "snapshot.h"
 #include "store.h"
-#include "sync.h"
 #include "trusted.h"
 
 #define INPUT_BUF_SIZE (256 * 1024)
@@ -34,11 +35,14 @@
 #define PIPE_SIZE_WANTED (1024 * 1024)
 #define STOP_FLUSH_MS 10000
 #define DROP_LOG_EVERY_MS 10000
+#define SNAPSHOT_RESPAWN_MIN_MS 500
+#define SNAPSHOT_RESPAWN_MAX_MS 30000
 
 struct counters {
 	uint64_t lines, matched, granted, ignored, bad_field, too_long;
-	uint64_t limit, committed, db_errors, swept, exports, export_errors;
-	uint64_t untrusted;
+	uint64_t limit, committed, db_errors, swept, snapshot_restarts;
+	uint64_t untrusted, stale;
+	int64_t loop_busy_max_ms;	/* longest stretch between two polls */
 };
 
 struct watcher {
@@ -55,14 +59,17 @@ struct watcher {
 	int stopping;
 	int64_t stop_deadline_ms;
 	int64_t next_sweep_ms;
-	int64_t next_export_ms;
-	int cdb_dirty;
 	int sweep_more;		/* the last sweep hit its batch limit */
 	size_t isolate;		/* events to send one by one after a refusal */
-	int64_t last_export_ms;
 	int64_t last_drop_log_ms;
-	struct acks acks;	/* confirm = yes: replies to rsyslog omprog */
-	int in_transaction;
+	/* the snapshot process (watcher/snapshot.c), restarted if it dies */
+	pid_t snap_pid;
+	int64_t snap_respawn_ms;
+	int64_t snap_backoff_ms;
+	struct confirm confirm;	/* confirm = yes: answers to rsyslog omprog */
+	int input_eof;		/* 1: standard input ended, 2: all of it taken */
+	struct retention retention;	/* schema check, audit partitions */
+	int fatal;		/* stop now, exit 1 (unknown schema) */
 	uint64_t next_seq;	/* the next queued event's sequence number */
 	uint64_t drops_logged;
 	struct counters n;
@@ -114,6 +121,10 @@ check_config(const struct config *cfg, struct trusted_policy *policy)
 	}
 	if (cfg->confirm && strcmp(cfg->fifo, "-") != 0) {
 		log_err("event=config_error error=\"confirm = yes needs fifo = - (rsyslog omprog)\"");
+		return -1;
+	}
+	if (retention_check_config(cfg, error, sizeof(error)) < 0) {
+		log_err("event=config_error error=\"%s\"", error);
 		return -1;
 	}
 	if (trusted_policy_load(&cfg->trusted_uids, policy, error, sizeof(error)) < 0) {
@@ -231,8 +242,8 @@ log_counters(const struct watcher *w)
 {
 	log_info("event=counters lines=%llu matched=%llu granted=%llu ignored=%llu "
 	    "bad_field=%llu too_long=%llu limit=%llu oversized=%llu queued=%zu "
-	    "dropped=%llu committed=%llu db_errors=%llu swept=%llu exports=%llu "
-	    "export_errors=%llu untrusted=%llu",
+	    "dropped=%llu committed=%llu db_errors=%llu swept=%llu "
+	    "snapshot_restarts=%llu untrusted=%llu loop_busy_max_ms=%lld stale=%llu",
 	    (unsigned long long)w->n.lines, (unsigned long long)w->n.matched,
 	    (unsigned long long)w->n.granted, (unsigned long long)w->n.ignored,
 	    (unsigned long long)w->n.bad_field, (unsigned long long)w->n.too_long,
@@ -240,9 +251,80 @@ log_counters(const struct watcher *w)
 	    (unsigned long long)w->input.oversized, w->queue.len,
 	    (unsigned long long)w->queue.dropped,
 	    (unsigned long long)w->n.committed, (unsigned long long)w->n.db_errors,
-	    (unsigned long long)w->n.swept, (unsigned long long)w->n.exports,
-	    (unsigned long long)w->n.export_errors,
-	    (unsigned long long)w->n.untrusted);
+	    (unsigned long long)w->n.swept,
+	    (unsigned long long)w->n.snapshot_restarts,
+	    (unsigned long long)w->n.untrusted,
+	    (long long)w->n.loop_busy_max_ms, (unsigned long long)w->n.stale);
+}
+
+static int
+exports_snapshot(const struct config *cfg)
+{
+	return config_writes_snapshot(cfg);
+}
+
+/* Start the snapshot process when due (watcher/snapshot.c says why). */
+static void
+spawn_snapshot(struct watcher *w, int64_t now)
+{
+	if (w->snap_pid > 0 || w->stopping || !exports_snapshot(&w->cfg) ||
+	    now < w->snap_respawn_ms)
+		return;
+	if ((w->snap_pid = snapshot_spawn(&w->cfg)) < 0) {
+		log_sys(LOG_ERR, "event=snapshot_spawn_failed");
+		w->snap_pid = 0;
+		w->snap_respawn_ms = now + SNAPSHOT_RESPAWN_MAX_MS;
+		return;
+	}
+	log_debug("event=snapshot_started pid=%ld", (long)w->snap_pid);
+}
+
+/* The snapshot process ended: unless we stop it, it comes back. */
+static void
+snapshot_exited(struct watcher *w, int status)
+{
+	int64_t now = clock_ms();
+
+	w->snap_pid = 0;
+	if (w->stopping)
+		return;
+	if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)) {
+		log_err("event=snapshot_exited status=%d restart_ms=%lld",
+		    WIFEXITED(status) ? WEXITSTATUS(status) :
+		    128 + WTERMSIG(status), (long long)w->snap_backoff_ms);
+		w->n.snapshot_restarts++;
+		w->snap_backoff_ms = w->snap_backoff_ms == 0 ?
+		    SNAPSHOT_RESPAWN_MIN_MS : w->snap_backoff_ms * 2;
+		if (w->snap_backoff_ms > SNAPSHOT_RESPAWN_MAX_MS)
+			w->snap_backoff_ms = SNAPSHOT_RESPAWN_MAX_MS;
+	}
+	w->snap_respawn_ms = now + w->snap_backoff_ms;
+}
+
+static void
+reap_children(struct watcher *w)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == w->snap_pid)
+			snapshot_exited(w, status);
+		else
+			hook_reaped(pid, status);
+	}
+}
+
+static void
+stop_snapshot(struct watcher *w)
+{
+	int status;
+
+	if (w->snap_pid <= 0)
+		return;
+	kill(w->snap_pid, SIGTERM);
+	if (waitpid(w->snap_pid, &status, 0) == w->snap_pid)
+		w->snap_pid = 0;
 }
 
 /*
@@ -306,7 +388,12 @@ reload(struct watcher *w)
 	/* New intervals apply now, not after the old timers run out. */
 	if (w->next_sweep_ms > clock_ms() + cfg.sweep_interval_ms)
 		w->next_sweep_ms = clock_ms() + cfg.sweep_interval_ms;
-	w->cdb_dirty = 1;
+	retention_reload(&w->retention, &cfg, clock_ms());
+	/* the snapshot process has the old config: a new one takes over */
+	if (w->snap_pid > 0)
+		kill(w->snap_pid, SIGTERM);
+	w->snap_backoff_ms = 0;
+	w->snap_respawn_ms = clock_ms();
 	(void)load_self(w);
 	log_info("event=reloaded families=%zu", rules_family_count(rules));
 }
@@ -325,7 +412,7 @@ handle_signals(struct watcher *w)
 			log_counters(w);
 			break;
 		case SIGCHLD:
-			hook_reap();
+			reap_children(w);
 			break;
 		default:
 			if (!w->stopping)
@@ -401,47 +488,26 @@ done_seq(struct watcher *w)
 	return w->queue.len == 0 ? w->next_seq - 1 : queue_at(&w->queue, 0)->seq - 1;
 }
 
-/*
- * omprog's protocol: BEGIN/COMMIT TRANSACTION get OK (COMMIT once all
- * its events are committed); a line inside a transaction gets
- * DEFER_COMMIT; a line outside one gets OK once its event is committed.
- * Returns 1 when the line was a protocol command.
- */
-static int
-confirm_line(struct watcher *w, const char *line, size_t len, int queued,
-    int dropped)
-{
-	uint64_t last = w->next_seq - 1;
-	const char *reply = "OK";
-
-	if (len == 17 && memcmp(line, "BEGIN TRANSACTION", 17) == 0) {
-		w->in_transaction = 1;
-	} else if (len == 18 && memcmp(line, "COMMIT TRANSACTION", 18) == 0) {
-		w->in_transaction = 0;
-	} else if (dropped) {
-		reply = "ERROR queue full";	/* rsyslog keeps and re-sends it */
-	} else if (w->in_transaction) {
-		reply = "DEFER_COMMIT";
-		last = queued ? last - 1 : last;
-	}
-	if (acks_push(&w->acks, last, reply) < 0) {
-		log_err("event=confirm_overflow");
-		w->acks.failed = 1;
-	}
-	return 0;
-}
-
 static void handle_line_inner(struct watcher *w, const char *line, size_t len,
     int64_t now, int *queued_r, int *dropped_r);
 
+/*
+ * One input line. With confirm = yes the transaction marks are no
+ * logins, and every line gets its answer (confirm.h has the rules).
+ */
 static void
 handle_line(struct watcher *w, const char *line, size_t len, int64_t now)
 {
 	int queued = 0, dropped = 0;
 
-	handle_line_inner(w, line, len, now, &queued, &dropped);
-	if (w->cfg.confirm)
-		confirm_line(w, line, len, queued, dropped);
+	if (!w->cfg.confirm) {
+		handle_line_inner(w, line, len, now, &queued, &dropped);
+		return;
+	}
+	if (!confirm_is_mark(line, len))
+		handle_line_inner(w, line, len, now, &queued, &dropped);
+	confirm_line(&w->confirm, line, len, w->next_seq - 1, queued, dropped);
+	confirm_flush(&w->confirm, done_seq(w));
 }
 
 static void
@@ -517,23 +583,84 @@ handle_line_inner(struct watcher *w, const char *line, size_t len, int64_t now,
 	*queued_r = 1;
 }
 
-static void
-read_input(struct watcher *w)
+/*
+ * Backpressure: in FIFO mode a full queue stops the reading, so the
+ * syslog daemon's own queue holds what follows instead of logins being
+ * dropped here. (With confirm = yes rsyslog waits for the answer to
+ * COMMIT TRANSACTION, so the queue holds one transaction at most.)
+ */
+static int
+input_held(const struct watcher *w)
+{
+	return !w->cfg.confirm && queue_full(&w->queue);
+}
+
+/* Handle the complete lines already read; 1 if the queue stopped it. */
+static int
+take_lines(struct watcher *w, int64_t now)
 {
 	const char *line;
 	size_t len;
+
+	for (;;) {
+		if (input_held(w))
+			return 1;
+		if (!linebuf_next(&w->input, &line, &len))
+			return 0;
+		handle_line(w, line, len, now);
+	}
+}
+
+/*
+ * A line of the omprog journal: answered DEFER_COMMIT by a predecessor
+ * that stopped before it was committed. Queued whatever queue_max says.
+ */
+static uint64_t
+replay_line(void *arg, const char *line, size_t len)
+{
+	struct watcher *w = arg;
+	size_t max = w->queue.max;
+	int queued = 0, dropped = 0;
+
+	w->queue.max = SIZE_MAX;
+	if (!confirm_is_mark(line, len))
+		handle_line_inner(w, line, len, clock_ms(), &queued, &dropped);
+	w->queue.max = max;
+	return w->next_seq - 1;
+}
+
+/* Standard input ended (the omprog parent is gone): stop once it is read. */
+static void
+finish_input(struct watcher *w, int64_t now)
+{
+	const char *line;
+	size_t len;
+
+	if (take_lines(w, now))
+		return;
+	if (linebuf_rest(&w->input, &line, &len))
+		handle_line(w, line, len, now);
+	w->input_eof = 2;
+	log_info("event=input_closed");
+	if (!w->stopping) {
+		w->stopping = 1;
+		w->stop_deadline_ms = now + STOP_FLUSH_MS;
+	}
+}
+
+static void
+read_input(struct watcher *w)
+{
 	ssize_t n;
 	int64_t now = clock_ms();
 
 	for (int rounds = 0; rounds < 16; rounds++) {
+		if (take_lines(w, now))
+			return;
 		n = linebuf_fill(&w->input, w->input_fd);
 		if (n == 0) {
-			/* Only standard input ends: the omprog parent is gone. */
-			if (linebuf_rest(&w->input, &line, &len))
-				handle_line(w, line, len, now);
-			log_info("event=input_closed");
-			w->stopping = 1;
-			w->stop_deadline_ms = now + STOP_FLUSH_MS;
+			w->input_eof = 1;
+			finish_input(w, now);
 			return;
 		}
 		if (n < 0) {
@@ -541,9 +668,8 @@ read_input(struct watcher *w)
 				log_sys(LOG_ERR, "event=read_error");
 			return;
 		}
-		while (linebuf_next(&w->input, &line, &len))
-			handle_line(w, line, len, now);
 	}
+	take_lines(w, now);
 }
 
 /* Log what a committed batch decided, one line per login. */
@@ -563,24 +689,22 @@ log_committed(struct watcher *w, size_t count)
 }
 
 static void
-handle_result(struct watcher *w, const struct store_result *res)
+handle_result(struct watcher *w, const struct store_result *res, int64_t now)
 {
-	if (res->job == STORE_JOB_LISTEN) {
-		if (!res->ok)
-			log_warn("event=listen_failed error=\"%s\"", res->error);
+	if (res->job == STORE_JOB_VERSION || res->job == STORE_JOB_MAINTAIN) {
+		if (retention_handle(&w->retention, w->store, res, now) < 0)
+			w->fatal = 1;
 		return;
 	}
 	if (res->job == STORE_JOB_SWEEP) {
 		if (res->ok) {
 			w->n.swept += (uint64_t)res->rows;
 			w->sweep_more = res->rows >= STORE_SWEEP_BATCH;
-			if (res->rows > 0) {
-				w->cdb_dirty = 1;
+			if (res->rows > 0)
 				log_info("event=expired relays=%ld", res->rows);
-			}
-			for (int i = 0; res->tuples != NULL && i < PQntuples(res->tuples); i++)
+			for (size_t i = 0; i < res->naddrs; i++)
 				hook_run(w->cfg.on_change, "expire",
-				    PQgetvalue(res->tuples, i, 0));
+				    res->addrs[i]);
 		}
 		return;
 	}
@@ -589,8 +713,6 @@ handle_result(struct watcher *w, const struct store_result *res)
 		queue_pop(&w->queue, res->events);
 		w->n.committed += res->events;
 		w->isolate -= w->isolate < res->events ? w->isolate : res->events;
-		if (res->rows > 0)
-			w->cdb_dirty = 1;
 		return;
 	}
 	w->n.db_errors++;
@@ -607,34 +729,7 @@ handle_result(struct watcher *w, const struct store_result *res)
 	}
 }
 
-static int
-exports_snapshot(const struct config *cfg)
-{
-	return cfg->cdb_file[0] != '\0' || cfg->tcp_cdb[0] != '\0';
-}
-
-static void
-export_snapshot(struct watcher *w, int64_t now)
-{
-	struct cdbexport_stats st;
-	char err[256];
-
-	w->cdb_dirty = 0;
-	w->next_export_ms = now + w->cfg.cdb_interval_ms;
-	w->last_export_ms = now;
-	if (cdbexport_run(store_conn(w->store), &w->cfg, &st, err, sizeof(err)) < 0) {
-		w->n.export_errors++;
-		log_err("event=cdb_export_failed error=\"%s\"", err);
-		if (PQstatus(store_conn(w->store)) != CONNECTION_OK)
-			store_reset(w->store, now, "connection lost during export");
-		return;
-	}
-	w->n.exports++;
-	log_debug("event=cdb_export relays=%lld ms=%lld", (long long)st.relays,
-	    (long long)st.elapsed_ms);
-}
-
-/* With the connection idle: export, sweep, or write the next batch. */
+/* With the connection idle: sweep, or write the next batch. */
 static void
 start_work(struct watcher *w, int64_t now)
 {
@@ -642,13 +737,9 @@ start_work(struct watcher *w, int64_t now)
 
 	if (store_state(w->store) != STORE_IDLE)
 		return;
-	/* Coalesced after changes; also periodically, so it never ages out. */
-	if (exports_snapshot(&w->cfg) && now >= w->next_export_ms &&
-	    (w->cdb_dirty || now - w->last_export_ms >= w->cfg.cdb_max_age_ms / 2)) {
-		export_snapshot(w, now);
-		if (store_state(w->store) != STORE_IDLE)
-			return;
-	}
+	/* First the schema check, then partition upkeep when due. */
+	if (retention_start(&w->retention, w->store, &w->cfg, now))
+		return;
 	if (now >= w->next_sweep_ms || w->sweep_more) {
 		w->next_sweep_ms = now + w->cfg.sweep_interval_ms;
 		w->sweep_more = 0;
@@ -666,8 +757,10 @@ start_work(struct watcher *w, int64_t now)
 		struct event *ev = queue_at(&w->queue, i);
 
 		/* An event older than a relay's life grants nothing now. */
-		if (ev->reason[0] == '\0' && now - ev->received_ms >= w->cfg.expire_ms)
+		if (ev->reason[0] == '\0' && now - ev->received_ms >= w->cfg.expire_ms) {
 			snprintf(ev->reason, sizeof(ev->reason), "stale");
+			w->n.stale++;
+		}
 	}
 	store_send_batch(w->store, &w->queue, n, now, w->cfg.expire_ms);
 }
@@ -689,20 +782,39 @@ poll_timeout(struct watcher *w, int64_t now)
 
 	if (store_state(w->store) == STORE_IDLE) {
 		t = min_timeout(t, w->next_sweep_ms > now ? w->next_sweep_ms - now : 0);
-		if (exports_snapshot(&w->cfg) && w->cdb_dirty)
-			t = min_timeout(t, w->next_export_ms > now ?
-			    w->next_export_ms - now : 0);
+		t = min_timeout(t, retention_next_ms(&w->retention, w->store, now));
 	}
+	if (w->snap_pid == 0 && exports_snapshot(&w->cfg) && !w->stopping)
+		t = min_timeout(t, w->snap_respawn_ms > now ?
+		    w->snap_respawn_ms - now : 0);
 	if (w->stopping)
 		t = min_timeout(t, w->stop_deadline_ms > now ?
 		    w->stop_deadline_ms - now : 0);
 	return t < 0 ? 60000 : (int)(t > 60000 ? 60000 : t);
 }
 
+/*
+ * Read input unless the queue is full (FIFO mode) or the input ended.
+ * Once stopping, reading goes on only with confirm = yes inside an open
+ * transaction with logins not yet committed: answering its lines lets
+ * rsyslog reach COMMIT TRANSACTION, whose answer is then either OK (all
+ * committed) or never given (rsyslog sends the whole batch again).
+ */
+static int
+want_input(const struct watcher *w)
+{
+	if (w->input_eof || input_held(w))
+		return 0;
+	if (!w->stopping)
+		return 1;
+	return w->cfg.confirm && w->confirm.in_tx && w->queue.len > 0;
+}
+
 static int
 run_loop(struct watcher *w)
 {
 	struct store_result res;
+	int64_t busy_from = clock_ms();
 
 	for (;;) {
 		struct pollfd pfd[3];
@@ -710,6 +822,13 @@ run_loop(struct watcher *w)
 		int store_fd = store_poll_fd(w->store, &store_events);
 		int64_t now = clock_ms();
 
+		/* how long the loop went without looking at its inputs */
+		if (now - busy_from > w->n.loop_busy_max_ms)
+			w->n.loop_busy_max_ms = now - busy_from;
+		if (w->fatal) {
+			log_err("event=stopped_unflushed lost=%zu", w->queue.len);
+			return 1;
+		}
 		if (w->stopping && w->queue.len == 0 &&
 		    store_state(w->store) != STORE_BUSY) {
 			log_info("event=stopped committed=%llu",
@@ -717,32 +836,38 @@ run_loop(struct watcher *w)
 			return 0;
 		}
 		if (w->stopping && now >= w->stop_deadline_ms) {
-			log_err("event=stopped_unflushed lost=%zu", w->queue.len);
+			log_err("event=stopped_unflushed lost=%zu open_transaction=%d",
+			    w->queue.len, w->cfg.confirm && w->confirm.in_tx);
 			return 0;
 		}
 		pfd[0] = (struct pollfd){ w->signal_fd, POLLIN, 0 };
-		pfd[1] = (struct pollfd){ w->stopping ? -1 : w->input_fd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ want_input(w) ? w->input_fd : -1, POLLIN, 0 };
 		pfd[2] = (struct pollfd){ store_fd, store_events, 0 };
 		if (poll(pfd, 3, poll_timeout(w, now)) < 0 && errno != EINTR) {
 			log_sys(LOG_ERR, "event=fatal what=poll");
 			return 1;
 		}
 		now = clock_ms();
+		busy_from = now;
 		if (pfd[0].revents)
 			handle_signals(w);
 		if (pfd[1].revents)
 			read_input(w);
 		if (pfd[2].revents && store_handle_io(w->store, now, &res)) {
-			handle_result(w, &res);
-			PQclear(res.tuples);
+			handle_result(w, &res, now);
+			store_result_free(&res);
 		}
-		if (store_take_notified(w->store))
-			w->cdb_dirty = 1;
+		spawn_snapshot(w, now);
 		store_tick(w->store, now);
+		/* Lines read earlier and held back by a full queue, then a batch. */
+		if (w->input_eof == 1)
+			finish_input(w, now);
+		else
+			take_lines(w, now);
 		start_work(w, now);
 		if (w->cfg.confirm) {
-			acks_flush(&w->acks, done_seq(w));
-			if (w->acks.failed && !w->stopping) {
+			confirm_flush(&w->confirm, done_seq(w));
+			if (w->confirm.failed && !w->stopping) {
 				log_err("event=confirm_failed note=\"rsyslog is gone\"");
 				w->stopping = 1;
 				w->stop_deadline_ms = now + STOP_FLUSH_MS;
@@ -754,12 +879,14 @@ run_loop(struct watcher *w)
 static void
 watcher_free(struct watcher *w)
 {
+	stop_snapshot(w);
 	rules_free(w->rules);
 	trusted_policy_free(&w->policy);
 	selfaddr_free(&w->self);
 	store_free(w->store);
 	queue_free(&w->queue);
 	linebuf_free(&w->input);
+	confirm_close(&w->confirm);
 	config_free(&w->cfg);
 	if (w->input_fd >= 0)
 		close(w->input_fd);
@@ -819,13 +946,26 @@ start(struct watcher *w, int foreground)
 	}
 	queue_init(&w->queue, (size_t)w->cfg.queue_max);
 	w->next_seq = 1;
-	acks_init(&w->acks, STDOUT_FILENO);
+	confirm_init(&w->confirm, STDOUT_FILENO);
+	if (w->cfg.confirm && w->cfg.confirm_journal[0] != '\0') {
+		const char *why;
+		size_t n;
+
+		if (confirm_journal_open(&w->confirm, w->cfg.confirm_journal, &why) < 0) {
+			log_err("event=fatal what=confirm_journal(%s) error=\"%s\"",
+			    w->cfg.confirm_journal, why);
+			return 1;
+		}
+		if ((n = confirm_journal_replay(&w->confirm, replay_line, w)) > 0)
+			log_warn("event=journal_replayed lines=%zu queued=%zu", n,
+			    w->queue.len);
+	}
 	/* omprog waits for the program to say it is ready. */
 	if (w->cfg.confirm)
-		acks_push(&w->acks, 0, "OK");
+		confirm_ready(&w->confirm);
 	w->next_sweep_ms = clock_ms();
-	w->next_export_ms = clock_ms();
-	w->cdb_dirty = 1;
+	w->snap_respawn_ms = clock_ms();
+	retention_init(&w->retention, clock_ms());
 	log_info("event=started fifo=%s families=%zu expire_ms=%lld",
 	    w->cfg.fifo, rules_family_count(w->rules),
 	    (long long)w->cfg.expire_ms);
@@ -840,7 +980,8 @@ main(int argc, char **argv)
 		{ "sync", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct watcher w = { .input_fd = -1, .signal_fd = -1 };
+	struct watcher w = { .input_fd = -1, .signal_fd = -1,
+	    .confirm = { .journal_fd = -1 } };
 	int foreground = 0, check = 0, verbose = 0, sync_mode = 0, c, rc;
 	char error[CONFIG_ERROR_MAX];
 	const char *conf = NULL;
@@ -869,7 +1010,7 @@ main(int argc, char **argv)
 		/* --sync reads no FIFO: drop at once; a reload needs a restart. */
 		signal(SIGHUP, SIG_IGN);
 		rc = drop_privileges(w.cfg.user) < 0 ||
-		    check_pgpass(w.cfg.database) < 0 ? 1 : sync_run(&w.cfg);
+		    check_pgpass(w.cfg.database) < 0 ? 1 : snapshot_run(&w.cfg);
 	}
 	else
 		rc = start(&w, foreground);

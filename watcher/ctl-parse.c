@@ -13,6 +13,7 @@
 #include "ctl.h"
 #include "linebuf.h"
 #include "rules.h"
+#include "utf8.h"
 
 #define PARSE_BUF_SIZE (1024 * 1024)
 
@@ -27,17 +28,25 @@ void
 ctl_json_string(void *stdio_file, const char *s)
 {
 	FILE *f = stdio_file;
+	size_t len = strlen(s), i = 0, n;
+	uint32_t cp;
 
 	putc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
+	while (i < len) {
+		n = utf8_decode(s + i, len - i, &cp);
+		if (n == 0) {
+			/* JSON text is UTF-8: a stray byte becomes U+FFFD */
+			fputs("\\ufffd", f);
+			i++;
+			continue;
+		}
+		if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (int)cp);
+		else if (utf8_is_control(cp) || cp == 0x2028 || cp == 0x2029)
+			fprintf(f, "\\u%04x", (unsigned)cp);	/* 2028/9: for JS */
 		else
-			putc(c, f);
+			fwrite(s + i, 1, n, f);
+		i += n;
 	}
 	putc('"', f);
 }

@@ -13,6 +13,7 @@ int ctl_revoke(const struct config *cfg, int argc, char **argv);
 int ctl_check(const struct config *cfg, int argc, char **argv);
 int ctl_expire(const struct config *cfg, int argc, char **argv);
 int ctl_audit(const struct config *cfg, int argc, char **argv);
+int ctl_audit_maintain(const struct config *cfg, int argc, char **argv);
 int ctl_stats(const struct config *cfg, int argc, char **argv);
 int ctl_export_cdb(const struct config *cfg, int argc, char **argv);
 int ctl_verify(const struct config *cfg, int argc, char **argv);

@@ -22,7 +22,10 @@ struct event {
 	uint64_t seq;			/* input order, for omprog acks */
 };
 
-/* A bounded FIFO of events; storage grows on demand up to max. */
+/*
+ * A bounded FIFO of events; storage grows on demand up to max (the ring
+ * is a power of two: max 10000 takes 16384 slots, about 7.6 MB).
+ */
 struct queue {
 	struct event *ring;
 	size_t cap;		/* allocated slots (power of two) */
@@ -36,6 +39,8 @@ void queue_init(struct queue *q, size_t max);
 void queue_free(struct queue *q);
 /* 0, or -1 when full or out of memory (the event is counted as dropped). */
 int queue_push(struct queue *q, const struct event *ev);
+/* 1 when max events are queued (FIFO mode then stops reading). */
+int queue_full(const struct queue *q);
 /* The i-th oldest event, i < q->len. */
 struct event *queue_at(struct queue *q, size_t i);
 /* Forget the n oldest events. */

@@ -45,16 +45,12 @@ hook_run(const char *program, const char *action, const char *ip)
 }
 
 void
-hook_reap(void)
+hook_reaped(pid_t pid, int status)
 {
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	if (hook_children > 0)
 		hook_children--;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			continue;
-		log_warn("event=on_change_exit pid=%ld status=%d", (long)pid,
-		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	log_warn("event=on_change_exit pid=%ld status=%d", (long)pid,
+	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }

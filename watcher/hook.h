@@ -13,7 +13,10 @@
  */
 void hook_run(const char *program, const char *action, const char *ip);
 
-/* Reap finished children (after SIGCHLD); logs failures. */
-void hook_reap(void);
+/*
+ * A child ended (the caller reaps: it may have children of its own):
+ * count it and log a failure.
+ */
+void hook_reaped(pid_t pid, int status);
 
 #endif

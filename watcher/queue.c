@@ -48,6 +48,12 @@ queue_push(struct queue *q, const struct event *ev)
 	return 0;
 }
 
+int
+queue_full(const struct queue *q)
+{
+	return q->len >= q->max;
+}
+
 struct event *
 queue_at(struct queue *q, size_t i)
 {

@@ -10,6 +10,7 @@
 
 #include "rules.h"
 #include "syslog.h"
+#include "utf8.h"
 
 /* Enough for any sane rule; a pathological line fails fast, not slowly. */
 #define RULES_MATCH_LIMIT 100000
@@ -288,13 +289,60 @@ parse_expect(struct loader *ld, char *rest)
 }
 
 static int
-parse_sample(struct loader *ld, char *rest)
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * xsample text in place: "\xHH" is one byte (not 00), "\\" one
+ * backslash, any other backslash an error. Lets a file hold invalid
+ * UTF-8 and control bytes as printable text.
+ */
+static int
+unescape_sample(struct loader *ld, char *text)
+{
+	char *in = text, *out = text;
+
+	while (*in != '\0') {
+		int hi, lo;
+
+		if (*in != '\\') {
+			*out++ = *in++;
+			continue;
+		}
+		if (in[1] == '\\') {
+			*out++ = '\\';
+			in += 2;
+			continue;
+		}
+		if (in[1] != 'x' || (hi = hex_digit(in[2])) < 0 ||
+		    (lo = hex_digit(in[3])) < 0 || (hi == 0 && lo == 0))
+			return load_error(ld, "xsample: want \\xHH (not \\x00) or \\\\ at offset %zu",
+			    (size_t)(in - text));
+		*out++ = (char)(hi * 16 + lo);
+		in += 4;
+	}
+	*out = '\0';
+	return 0;
+}
+
+static int
+parse_sample(struct loader *ld, char *rest, int escaped)
 {
 	struct family *f = ld->fam;
 	struct sample *grown;
 
 	if (!ld->have_pending)
 		return load_error(ld, "sample: no expect line before it");
+	if (escaped && unescape_sample(ld, rest) < 0)
+		return -1;
 	grown = realloc(f->samples, (f->nsamples + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return load_error(ld, "out of memory");
@@ -325,7 +373,9 @@ parse_line(struct loader *ld, char *line)
 	if (strcmp(line, "expect") == 0)
 		return parse_expect(ld, rest);
 	if (strcmp(line, "sample") == 0)
-		return parse_sample(ld, rest);
+		return parse_sample(ld, rest, 0);
+	if (strcmp(line, "xsample") == 0)
+		return parse_sample(ld, rest, 1);
 	return load_error(ld, "unknown keyword '%s'", line);
 }
 
@@ -558,21 +608,20 @@ has_rsyslog_escape(const char *s, size_t len)
 }
 
 /*
- * Printable ASCII (inner spaces allowed: some daemons accept them), no
- * rsyslog escapes, 1..255 bytes. "user%domain" and "user:domain" become
- * "user@domain".
+ * Well-formed UTF-8 without control characters (C0, DEL, C1; inner
+ * spaces allowed: some daemons accept them), no rsyslog escapes,
+ * 1..255 bytes, kept as logged (no normalisation). "user%domain" and
+ * "user:domain" become "user@domain".
  */
 static int
 take_user(const char *s, size_t len, char out[RULES_USER_MAX + 1])
 {
+	const char *why;
 	char *sep;
 
 	if (len == 0 || len > RULES_USER_MAX || has_rsyslog_escape(s, len) ||
-	    s[0] == ' ' || s[len - 1] == ' ')
+	    s[0] == ' ' || s[len - 1] == ' ' || !utf8_text_ok(s, len, &why))
 		return -1;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
-			return -1;
 	memcpy(out, s, len);
 	out[len] = '\0';
 	if (strchr(out, '@') == NULL && (sep = strpbrk(out, "%:")) != NULL)

@@ -3,8 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
 
 #include "log.h"
+#include "schema.h"
 #include "store.h"
 #include "strbuf.h"
 
@@ -17,17 +21,36 @@
  * One statement, one transaction: an audit row per event, and one relay
  * upsert per granted address (the latest login wins the user fields, the
  * later expiry wins, logins add up). Times come from the database clock
- * less the time each event waited in our queue ($6, seconds).
+ * less the time each event waited in our queue ($6, seconds). A line
+ * counts as re-delivered if the same line was recorded within the last
+ * day (or expire, if longer), an hour of clock difference between this
+ * host and the database allowed for, or if it is twice in one batch
+ * (omprog re-deliveries). The bounds come from this host's clock ($10,
+ * Unix seconds) through to_timestamp(), which is immutable: PostgreSQL
+ * then picks the one or two day partitions of login_event while
+ * planning, instead of planning every day kept and pruning later.
+ * A login older than a revocation of its address (a tombstone, from any
+ * host) is recorded as ignored, reason "revoked": a slow host never
+ * undoes a revoke.
  */
 static const char batch_sql[] =
 "WITH ev AS ("
-"  SELECT e.ip, e.username, e.parser, e.service, e.reason, e.h,"
+"  SELECT e.ip, e.username, e.parser, e.service, e.h,"
 "         e.redelivered OR EXISTS (SELECT 1 FROM login_event le"
-"                                  WHERE le.line_hash = e.h) AS redelivered,"
-"         now() - e.age * interval '1 second' AS at"
+"           WHERE le.line_hash = e.h"
+"             AND le.at > to_timestamp($10::float8 - 3600 -"
+"                                      greatest($8::float8, 86400000) / 1000)"
+"             AND le.at < to_timestamp($10::float8 + 3600))"
+"           OR row_number() OVER (PARTITION BY e.h ORDER BY e.n) > 1"
+"           AS redelivered,"
+"         now() - e.age * interval '1 second' AS at,"
+"         CASE WHEN e.reason <> '' THEN e.reason"
+"              WHEN EXISTS (SELECT 1 FROM relay_tombstone t WHERE t.ip = e.ip"
+"                           AND t.revoked_at >= now() - e.age * interval '1 second')"
+"              THEN 'revoked' ELSE '' END AS reason"
 "  FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[],"
-"              $6::float8[], $7::boolean[], $9::bigint[])"
-"       AS e(ip, username, parser, service, reason, age, redelivered, h)"
+"              $6::float8[], $7::boolean[], $9::bigint[]) WITH ORDINALITY"
+"       AS e(ip, username, parser, service, reason, age, redelivered, h, n)"
 "), audit AS ("
 "  INSERT INTO login_event (at, ip, username, parser, service, outcome,"
 "                           reason, expires_at, redelivered, line_hash)"
@@ -57,7 +80,6 @@ static const char batch_sql[] =
 "  expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at),"
 "  logins = r.logins + EXCLUDED.logins";
 
-
 struct store {
 	char *conninfo;
 	PGconn *conn;
@@ -69,7 +91,7 @@ struct store {
 	enum store_job job;
 	size_t job_events;
 	struct strbuf arrays[8];
-	int notified;
+	unsigned session;	/* this connection's number */
 	char last_error[256];
 };
 
@@ -106,12 +128,6 @@ store_state(const struct store *st)
 	return st->state;
 }
 
-PGconn *
-store_conn(struct store *st)
-{
-	return st->conn;
-}
-
 /* One line, no newline, for logs. */
 static const char *
 pg_error(PGconn *conn)
@@ -124,7 +140,7 @@ pg_error(PGconn *conn)
 	return text;
 }
 
-void
+static void
 store_reset(struct store *st, int64_t now_ms, const char *why)
 {
 	if (st->state != STORE_DOWN || st->conn != NULL)
@@ -143,6 +159,8 @@ store_reset(struct store *st, int64_t now_ms, const char *why)
 		st->backoff_ms = BACKOFF_MAX_MS;
 }
 
+static unsigned sessions;	/* connections made by every store */
+
 static void
 store_start_connect(struct store *st, int64_t now_ms)
 {
@@ -156,9 +174,25 @@ store_start_connect(struct store *st, int64_t now_ms)
 	st->deadline_ms = now_ms + CONNECT_DEADLINE_MS;
 }
 
-static int store_send(struct store *st, const char *sql, int nparams,
-    const char *const *params, enum store_job job, size_t events,
-    int64_t now_ms);
+/*
+ * User names are UTF-8 text: a database in another encoding would refuse
+ * them or store other characters. Not retryable, so the daemon stops.
+ */
+static void
+check_encoding(PGconn *conn)
+{
+	const char *server = PQparameterStatus(conn, "server_encoding");
+	const char *client = PQparameterStatus(conn, "client_encoding");
+
+	if (server != NULL && strcmp(server, "UTF8") == 0 && client != NULL &&
+	    strcmp(client, "UTF8") == 0)
+		return;
+	log_err("event=fatal error=\"database encoding is %s (client %s), "
+	    "authrelay needs UTF8: create the database with ENCODING 'UTF8'\"",
+	    server != NULL ? server : "unknown",
+	    client != NULL ? client : "unknown");
+	exit(1);
+}
 
 static void
 store_continue_connect(struct store *st, int64_t now_ms)
@@ -167,13 +201,13 @@ store_continue_connect(struct store *st, int64_t now_ms)
 	if (st->polling == PGRES_POLLING_FAILED) {
 		store_reset(st, now_ms, pg_error(st->conn));
 	} else if (st->polling == PGRES_POLLING_OK) {
+		check_encoding(st->conn);
 		PQsetnonblocking(st->conn, 1);
 		st->state = STORE_IDLE;
 		st->backoff_ms = BACKOFF_MIN_MS;
+		/* Unique across stores: a reload may replace the store. */
+		st->session = ++sessions;
 		log_info("event=db_connected");
-		/* Changes by others (authrelayctl) must reach the snapshot too. */
-		store_send(st, "LISTEN authrelay_relay", 0, NULL, STORE_JOB_LISTEN,
-		    0, now_ms);
 	}
 }
 
@@ -268,8 +302,9 @@ store_send_batch(struct store *st, struct queue *q, size_t n, int64_t now_ms,
     int64_t expire_ms)
 {
 	struct strbuf *a = st->arrays;
-	const char *params[9];
-	char num[32], expire[32];
+	const char *params[10];
+	char num[32], expire[32], wall[32];
+	struct timespec ts;
 
 	if (st->state != STORE_IDLE || n == 0)
 		return -1;
@@ -301,13 +336,42 @@ store_send_batch(struct store *st, struct queue *q, size_t n, int64_t now_ms,
 	snprintf(expire, sizeof(expire), "%lld", (long long)expire_ms);
 	params[7] = expire;
 	params[8] = a[7].data;
-	return store_send(st, batch_sql, 9, params, STORE_JOB_BATCH, n, now_ms);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(wall, sizeof(wall), "%lld", (long long)ts.tv_sec);
+	params[9] = wall;
+	return store_send(st, batch_sql, 10, params, STORE_JOB_BATCH, n, now_ms);
 }
 
 int
 store_send_sweep(struct store *st, int64_t now_ms)
 {
 	return store_send(st, STORE_SWEEP_SQL, 0, NULL, STORE_JOB_SWEEP, 0, now_ms);
+}
+
+int
+store_send_version(struct store *st, int64_t now_ms)
+{
+	return store_send(st, SCHEMA_VERSION_SQL, 0, NULL, STORE_JOB_VERSION, 0,
+	    now_ms);
+}
+
+int
+store_send_maintain(struct store *st, int64_t keep_ms, int ahead_days,
+    int64_t now_ms)
+{
+	char keep[32], ahead[16];
+	const char *params[2] = { keep, ahead };
+
+	snprintf(keep, sizeof(keep), "%lld", (long long)keep_ms);
+	snprintf(ahead, sizeof(ahead), "%d", ahead_days);
+	return store_send(st, STORE_MAINTAIN_SQL, 2, params, STORE_JOB_MAINTAIN,
+	    0, now_ms);
+}
+
+unsigned
+store_session(const struct store *st)
+{
+	return st->session;
 }
 
 /* Connection trouble (class 08, 57P, or a dead socket) means retry later. */
@@ -322,6 +386,37 @@ is_connection_error(PGconn *conn, const PGresult *res)
 	    strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0;
 }
 
+/* The first column of the rows a statement returned (addresses). */
+static void
+take_addresses(struct store_result *res, PGresult *r)
+{
+	int n = PQntuples(r);
+
+	if (n <= 0 || (res->addrs = calloc((size_t)n, sizeof(char *))) == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		if ((res->addrs[res->naddrs] = strdup(PQgetvalue(r, i, 0))) != NULL)
+			res->naddrs++;
+}
+
+void
+store_result_free(struct store_result *res)
+{
+	for (size_t i = 0; i < res->naddrs; i++)
+		free(res->addrs[i]);
+	free(res->addrs);
+	res->addrs = NULL;
+	res->naddrs = 0;
+	PQclear(res->tuples);
+	res->tuples = NULL;
+}
+
+const char *
+store_dbname(const struct store *st)
+{
+	return st->conn != NULL ? PQdb(st->conn) : "?";
+}
+
 /* Collect every result of the finished job; then the job is over. */
 static int
 store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
@@ -334,10 +429,14 @@ store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
 	res->events = st->job_events;
 	res->ok = 1;
 	while ((r = PQgetResult(st->conn)) != NULL) {
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && res->tuples == NULL) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && res->addrs == NULL &&
+		    res->tuples == NULL) {
 			res->rows = atol(PQcmdTuples(r));
-			res->tuples = r;
-			continue;
+			if (res->job != STORE_JOB_SWEEP) {
+				res->tuples = r;	/* the caller's module reads them */
+				continue;
+			}
+			take_addresses(res, r);
 		} else if (PQresultStatus(r) == PGRES_COMMAND_OK ||
 		    PQresultStatus(r) == PGRES_TUPLES_OK) {
 			res->rows = atol(PQcmdTuples(r));
@@ -357,26 +456,6 @@ store_finish_job(struct store *st, int64_t now_ms, struct store_result *res)
 	else
 		res->data_error = !res->ok;
 	return 1;
-}
-
-static void
-store_drain_notifies(struct store *st)
-{
-	PGnotify *n;
-
-	while ((n = PQnotifies(st->conn)) != NULL) {
-		st->notified = 1;
-		PQfreemem(n);
-	}
-}
-
-int
-store_take_notified(struct store *st)
-{
-	int was = st->notified;
-
-	st->notified = 0;
-	return was;
 }
 
 int
@@ -401,7 +480,6 @@ store_handle_io(struct store *st, int64_t now_ms, struct store_result *res)
 		snprintf(res->error, sizeof(res->error), "connection lost");
 		return 1;
 	}
-	store_drain_notifies(st);
 	if (st->state == STORE_IDLE)
 		return 0;
 	if (PQisBusy(st->conn))

@@ -2,13 +2,15 @@
 #ifndef AUTHRELAY_STORE_H
 #define AUTHRELAY_STORE_H
 
-#include <libpq-fe.h>
 #include <stdint.h>
 
 #include "event.h"
 
 enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_IDLE, STORE_BUSY };
-enum store_job { STORE_JOB_NONE, STORE_JOB_BATCH, STORE_JOB_SWEEP, STORE_JOB_LISTEN };
+enum store_job {
+	STORE_JOB_NONE, STORE_JOB_BATCH, STORE_JOB_SWEEP, STORE_JOB_VERSION,
+	STORE_JOB_MAINTAIN
+};
 
 struct store_result {
 	enum store_job job;
@@ -16,7 +18,9 @@ struct store_result {
 	int data_error;		/* the server refused the data (not retryable) */
 	size_t events;		/* batch: how many queue events it covered */
 	long rows;		/* rows the statement changed */
-	PGresult *tuples;	/* rows it returned, if any (caller PQclears) */
+	char **addrs;		/* sweep: the addresses it expired */
+	size_t naddrs;
+	struct pg_result *tuples;	/* other jobs: the rows (retention.c) */
 	char error[256];
 };
 
@@ -48,32 +52,49 @@ int store_send_batch(struct store *st, struct queue *q, size_t n,
 /* Delete one bounded batch of expired relays. */
 int store_send_sweep(struct store *st, int64_t now_ms);
 
+/* Ask which schema version is in place: one row (SCHEMA_VERSION_SQL). */
+int store_send_version(struct store *st, int64_t now_ms);
+
+/*
+ * login_event's partition upkeep (STORE_MAINTAIN_SQL): keep_ms 0 keeps
+ * every row; ahead_days of partitions are created ahead. Rows: action,
+ * partition, row count.
+ */
+int store_send_maintain(struct store *st, int64_t keep_ms, int ahead_days,
+    int64_t now_ms);
+
+/* The current connection's number, unique in the process: a new value
+ * means a new session (perhaps to another database). */
+unsigned store_session(const struct store *st);
+
 /* Read what the server sent; 1 when a job finished (*res filled). */
 int store_handle_io(struct store *st, int64_t now_ms, struct store_result *res);
 
-/*
- * Did another session change the relay table (authrelayctl allow,
- * revoke, expire)? The store LISTENs for the schema's notifications.
- * Returns and clears the flag.
- */
-int store_take_notified(struct store *st);
+/* Release what a result holds (store_handle_io filled it). */
+void store_result_free(struct store_result *res);
 
-/* The connection, for synchronous work while IDLE (cdb export). */
-PGconn *store_conn(struct store *st);
-
-/* Drop the connection after an error found by a synchronous user. */
-void store_reset(struct store *st, int64_t now_ms, const char *why);
+/* The database name of the connection, for messages. */
+const char *store_dbname(const struct store *st);
 
 /* Rows one sweep statement deletes at most. */
 #define STORE_SWEEP_BATCH 10000
 
 /*
  * Delete at most STORE_SWEEP_BATCH expired relays, batched by ctid (no
- * rescan of the table per batch), returning their addresses.
+ * rescan of the table per batch), returning their addresses; the
+ * tombstones of revoked relays once those would have expired; and beat
+ * the heartbeat that standby readers measure their lag by.
  */
 #define STORE_SWEEP_SQL \
+"WITH beat AS (UPDATE authrelay_instance SET heartbeat = now()), " \
+"gone AS (DELETE FROM relay_tombstone WHERE purge_at <= now()) " \
 "DELETE FROM relay WHERE ctid = ANY (ARRAY(" \
 "  SELECT ctid FROM relay WHERE expires_at <= now() LIMIT 10000))" \
 "  AND expires_at <= now() RETURNING host(ip)"
+
+/* Partition upkeep, as the owner's SECURITY DEFINER function. */
+#define STORE_MAINTAIN_SQL \
+"SELECT action, part, n FROM authrelay_audit_maintain(" \
+"  $1::bigint * interval '1 millisecond', $2::integer)"
 
 #endif

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib.sh"
 command -v mandoc >/dev/null || skip "mandoc is missing"
 
-for prog in authrelayd authrelayctl auth-wrap sslwrap-hack qmail-popup-hack qmail-pop3d-hack; do
+for prog in authrelayd authrelayctl auth-wrap authrelay-policy sslwrap-hack qmail-popup-hack qmail-pop3d-hack; do
 	[ -f "$TOP/man/$prog.8" ] || fail "no man page for $prog"
 done
 for page in authrelay.conf.5 authrelay-parsers.5; do

@@ -5,6 +5,8 @@
 # authrelayd's FIFO and PostgreSQL; auth-wrap under the real tcpserver
 # then lets exactly the logged-in addresses relay, not a failed login's,
 # never loopback (audited, not granted), and no longer after expiry.
+# A UTF-8 user name (jörg@example.org) is recorded as Dovecot logged it
+# and reaches qmail-smtpd as RELAYUSER.
 # All on TEST-NET addresses in a private network namespace.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/e2e-lib.sh"
@@ -12,16 +14,18 @@ require_dovecot
 
 SRV4=192.0.2.1 SRV6=2001:db8::1
 ALICE=192.0.2.10 MALLORY=192.0.2.11 ERIN=192.0.2.12 BOB=2001:db8::10
+JORG=192.0.2.13 JORG_NAME=$'j\xc3\xb6rg@example.org'
+JORG_URL=j%C3%B6rg%40example.org
 SMTP=2525
-EXPIRE=30	# long enough to check every grant first on a busy machine
+EXPIRE=20
 
 pg_start
-netns_setup $SRV4 $ALICE $MALLORY $ERIN $SRV6 $BOB
+netns_setup $SRV4 $ALICE $MALLORY $ERIN $JORG $SRV6 $BOB
 e2e_config "expire = ${EXPIRE}s" "sweep_interval = 1s"
 e2e_watcher_start
 e2e_rsyslog_start authrelay-pipe
 
-dovecot_start alice mallory erin bob carol dave
+dovecot_start alice mallory erin bob carol dave "$JORG_NAME"
 ok "dovecot listening on $SRV4, $SRV6 and loopback"
 
 # --- logins with curl from chosen source addresses
@@ -45,6 +49,20 @@ assert_eq "bob pop3" "$(sql "SELECT username, service FROM relay WHERE ip = '$BO
 assert_eq 3 "$(sql "SELECT count(*) FROM relay")" "relays: exactly the successful non-loopback logins"
 e2e_assert_logins_and_relays
 
+# --- a UTF-8 user name: Dovecot logs it, the watcher records the same
+# bytes, auth-wrap grants and passes it on as RELAYUSER
+login $JORG imap "$JORG_URL" "pw-$JORG_URL" $SRV4 $IMAP || fail "jörg's IMAP login"
+wait_for 15 has_relay $JORG
+assert_eq "6ac3b67267406578616d706c652e6f7267 imap dovecot" \
+    "$(sql "SELECT encode(convert_to(username, 'UTF8'), 'hex'), service, parser FROM relay WHERE ip = '$JORG'" | tr '|' ' ')" \
+    "jörg's relay row (bytes as logged)"
+grep -q "user=<$JORG_NAME>, method=PLAIN, rip=$JORG," "$T/trusted.log" ||
+    fail "Dovecot did not log the UTF-8 name as it is"
+wait_for 10 verdict_is "yes $JORG_NAME" $JORG $SRV4 $SMTP
+out=$("$BIN/authrelayctl" -c "$T/authrelay.conf" list)
+assert_contains "$out" "$JORG_NAME" "authrelayctl list shows the UTF-8 name"
+ok "UTF-8 user $JORG_NAME recorded and relays with RELAYUSER=$JORG_NAME"
+
 # --- the trusted template (etc/rsyslog/authrelay-trusted.conf) saw the
 # same login with Dovecot's uid (its log process, root here)
 wait_for 5 grep -q "rip=$ALICE" "$T/trusted.log"
@@ -60,6 +78,7 @@ now=$(date +%s)
 [ "$now" -ge $((granted_at + EXPIRE - 1)) ] ||
     fail "relay ended after $((now - granted_at))s, before the ${EXPIRE}s expiry"
 wait_for 10 verdict6_is no $BOB
+wait_for $((EXPIRE + 10)) verdict_is no $JORG $SRV4 $SMTP	# granted last
 wait_for 10 sql_is 0 "SELECT count(*) FROM relay"
 ok "relays ended after ${EXPIRE}s and were swept"
 

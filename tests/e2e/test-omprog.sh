@@ -13,7 +13,7 @@ ALICE=192.0.2.10 ERIN=192.0.2.12 BOB=2001:db8::10 SMTP=2525
 
 pg_start
 netns_setup $SRV4 $ALICE $ERIN $SRV6 $BOB
-e2e_config "fifo = -" "confirm = yes"
+e2e_config "fifo = -" "confirm = yes" "confirm_journal = $T/cdb/omprog.journal"
 e2e_rsyslog_start authrelay-omprog
 omprog_child() { pgrep -P "$RSYSLOG_PID" -f "$BIN/authrelayd -f -c $T/authrelay.conf"; }
 # omprog starts its program with the first message: Dovecot's start-up line

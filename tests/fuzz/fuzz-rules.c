@@ -8,6 +8,7 @@
 #include "fuzz.h"
 #include "ipaddr.h"
 #include "rules.h"
+#include "utf8.h"
 
 static struct rules *rules;
 
@@ -67,8 +68,8 @@ check_match(const struct rules_match *m)
 	FUZZ_CHECK(m->service[0] != '\0');
 	FUZZ_CHECK(strlen(m->service) <= RULES_SERVICE_MAX);
 	FUZZ_CHECK(strlen(m->user) <= RULES_USER_MAX);
-	for (const char *u = m->user; *u != '\0'; u++)
-		FUZZ_CHECK((unsigned char)*u >= 0x20);
+	/* Well-formed UTF-8 without control characters (C0, DEL, C1). */
+	FUZZ_CHECK(utf8_text_ok(m->user, strlen(m->user), &why));
 	/* The IP is canonical already and agrees with m->addr. */
 	FUZZ_CHECK(ipaddr_canon(m->ip, strlen(m->ip), canon, &why) == 0);
 	FUZZ_CHECK(strcmp(canon, m->ip) == 0);

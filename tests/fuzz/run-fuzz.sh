@@ -23,17 +23,17 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 # -iquote: watcher/syslog.h must not hide <syslog.h> from lib/log.c.
 CFLAGS_F="-std=c17 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wshadow -Wstrict-prototypes
   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith -Werror
-  -Ilib -iquote watcher -iquote qmail-pop-hack -iquote $FUZZ_DIR $(pkg-config --cflags libpcre2-8 2>/dev/null)"
+  -Ilib -iquote watcher -iquote qmail-pop-hack -iquote policy -iquote $FUZZ_DIR $(pkg-config --cflags libpcre2-8 2>/dev/null)"
 LIBS="$(pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)"
 # The code under test: everything the targets reach, nothing with a main().
-SOURCES="lib/ipaddr.c lib/config.c lib/proxyproto.c lib/log.c lib/strbuf.c
+SOURCES="lib/ipaddr.c lib/config.c lib/proxyproto.c lib/log.c lib/strbuf.c lib/utf8.c
   watcher/syslog.c watcher/rules.c watcher/linebuf.c
-  qmail-pop-hack/popio.c qmail-pop-hack/sslline.c"
+  qmail-pop-hack/popio.c qmail-pop-hack/sslline.c policy/request.c"
 # Per-target libFuzzer options: rules needs lines past RULES_MSG_MAX;
 # config lines up to past CONFIG_LINE_MAX; popio only needs lines past
 # POPIO_LINE_MAX (it reads a byte per call).
 declare -A OPTS=([rules]="-max_len=9000" [popio]="-max_len=1100"
-  [config]="-max_len=70000")
+  [config]="-max_len=70000" [policyreq]="-max_len=70000")
 
 mode=${1:-all}
 [ $# -gt 0 ] && shift
@@ -66,7 +66,7 @@ have_libfuzzer() {
 stale() {
 	local obj=$1 src=$2 h
 	[ -e "$obj" ] && [ "$obj" -nt "$src" ] || return 0
-	for h in lib/*.h watcher/*.h qmail-pop-hack/*.h "$FUZZ_DIR"/*.h; do
+	for h in lib/*.h watcher/*.h qmail-pop-hack/*.h policy/*.h "$FUZZ_DIR"/*.h; do
 		[ "$h" -nt "$obj" ] && return 0
 	done
 	return 1

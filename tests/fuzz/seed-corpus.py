@@ -142,6 +142,24 @@ def seed_sslline():
         put("sslline", a)
 
 
+def seed_policyreq():
+    # first byte: largest chunk; then Postfix policy requests
+    full = ("request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
+            "client_address=192.0.2.10\nclient_name=unknown\nserver_address=192.0.2.1\n"
+            "server_port=25\nsender=a@example.net\nrecipient=b@example.org\n\n")
+    for chunk, body in [
+            (b"\x07", full.encode()),
+            (b"\x00", (full + full.replace("192.0.2.10", "2001:db8::10")).encode()),
+            (b"\x3f", b"request=smtpd_access_policy\nclient_address=192.0.2.10\n"
+                       b"client_address=192.0.2.11\n\n"),
+            (b"\x01", b"no equals\n\n\n\nx=" + b"y" * 5000 + b"\n\n"),
+            (b"\x02", b"request=smtpd_access_policy\nclient_address=" + b"1" * 80 + b"\n\n"),
+            (b"\x05", b"request=smtpd_access_policy\0\nclient_address=192.0.2.10\r\n\n"),
+            (b"\x09", b"".join(b"a%d=b\n" % i for i in range(300)) + b"\n"),
+            (b"\x10", b"Request=x\n=v\nrequest=\n\n")]:
+        put("policyreq", chunk + body)
+
+
 def main():
     # syslog_split needs header shapes, not every parser's samples.
     seed_lines("syslog", False)
@@ -153,6 +171,7 @@ def main():
     seed_popio()
     seed_proxyproto()
     seed_sslline()
+    seed_policyreq()
 
 
 if __name__ == "__main__":

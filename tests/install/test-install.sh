@@ -59,7 +59,8 @@ ok "config installed with PREFIX paths"
 # examples: present, executable run scripts, no /usr/local left
 ex=$root/usr/share/authrelay/examples
 for f in systemd/authrelayd.service systemd/sslwrap-hack.service \
-    tmpfiles/authrelay.conf rsyslog/authrelay-pipe.conf \
+    systemd/authrelay-policy.service postfix/master.cf postfix/main.cf \
+    exim/acl_check_rcpt.conf tmpfiles/authrelay.conf rsyslog/authrelay-pipe.conf \
     rsyslog/authrelay-omprog.conf rsyslog/authrelay-trusted.conf \
     syslog-ng/authrelay.conf syslog/syslog.conf tcp.smtp; do
 	[ -f "$ex/$f" ] || fail "example $f missing"
@@ -157,11 +158,11 @@ fi
 # pages are the only complaint allowed, they are not installed system-wide)
 if command -v systemd-analyze >/dev/null; then
 	mkdir -p "$T/units"
-	for u in authrelayd sslwrap-hack; do
+	for u in authrelayd sslwrap-hack authrelay-policy; do
 		sed "s|=/usr/bin/|=$root/usr/bin/|" "$ex/systemd/$u.service" > "$T/units/$u.service"
 	done
 	(cd "$T/units" && systemd-analyze verify ./authrelayd.service \
-	    ./sslwrap-hack.service) >"$T/verify.log" 2>&1 || true
+	    ./sslwrap-hack.service ./authrelay-policy.service) >"$T/verify.log" 2>&1 || true
 	if grep -v "Command 'man " "$T/verify.log" | grep -q .; then
 		cat "$T/verify.log"
 		fail "systemd-analyze verify complains"

@@ -5,7 +5,7 @@
 
 "$BIN/authrelayctl" parse-test -p "$TOP/parsers" > "$T/out" 2>&1 || { cat "$T/out"; fail "parser samples"; }
 cat "$T/out"
-for f in dovecot courier vchkpw uw cyrus qmail-pop-hack; do
+for f in dovecot courier vchkpw uw cyrus qpopper qmail-pop-hack; do
 	[ -f "$TOP/parsers/$f.conf" ] || fail "parsers/$f.conf missing"
 done
 ok "all samples pass"
@@ -26,6 +26,8 @@ bad keyword $'tag t\nfrob x' "x.conf:2: unknown keyword 'frob'"
 bad sample $'tag t\nrule r ^(?<user>u) (?<ip>\\S+)$\nsample t: u 1.2.3.4' "x.conf:3: sample: no expect line"
 bad unknownrule $'tag t\nrule r ^(?<user>u) (?<ip>\\S+)$\nexpect q\nsample t: u 1.2.3.4' "x.conf:4: expect names unknown rule 'q'"
 bad service $'tag t service=POP3\nrule r ^(?<user>u) (?<ip>\\S+)$' "x.conf:1: tag: want service=NAME"
+bad xsample $'tag t\nrule r ^(?<user>u) (?<ip>\\S+)$\nexpect none\nxsample t: u \\q 1.2.3.4' "x.conf:4: xsample: want \\xHH"
+bad xsample00 $'tag t\nrule r ^(?<user>u) (?<ip>\\S+)$\nexpect none\nxsample t: u\\x00 1.2.3.4' "x.conf:4: xsample: want \\xHH (not \\x00)"
 ok "broken parser files refused with file:line"
 
 # A good file whose sample expectation is wrong fails the sample run.
@@ -47,10 +49,13 @@ ok "wrong expectations are caught"
 printf '%s\n' 'noise' \
   'Nov 23 10:00:00 mx dovecot: imap-login: Login: user=<a"b\c>, method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, mpid=1, TLS' \
   > "$T/in.log"
+printf '%s\n' $'Nov 23 10:00:01 mx dovecot: imap-login: Login: user=<j\xc3\xb6rg\xe2\x80\xa8x>, method=PLAIN, rip=192.0.2.8, lip=192.0.2.1, mpid=1, TLS' \
+  $'Nov 23 10:00:02 mx dovecot: imap-login: Login: user=<j\xf6rg>, method=PLAIN, rip=192.0.2.9, lip=192.0.2.1, mpid=1, TLS' >> "$T/in.log"
 "$BIN/authrelayctl" parse -p "$TOP/parsers" "$T/in.log" > "$T/json" 2> "$T/summary"
-assert_eq '{"line":2,"parser":"dovecot","service":"imap","user":"a\"b\\c","ip":"192.0.2.7"}' "$(cat "$T/json")" "JSON line"
+assert_eq '{"line":2,"parser":"dovecot","service":"imap","user":"a\"b\\c","ip":"192.0.2.7"}
+{"line":3,"parser":"dovecot","service":"imap","user":"'$'j\xc3\xb6rg''\u2028x","ip":"192.0.2.8"}' "$(cat "$T/json")" "JSON lines"
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/json" || fail "not valid JSON"
-assert_contains "$(cat "$T/summary")" "lines=2 matches=1" "summary"
+assert_contains "$(cat "$T/summary")" "lines=4 matches=2" "summary"
 ok "parse prints valid JSON"
 
 # Hostile 8 KB lines under every tag: no match, and quickly (no ReDoS).

@@ -125,15 +125,25 @@ record(const char *login, const char *stamp)
 	fclose(f);
 }
 
+/*
+ * A table login, or with $CHECKPW_TEST_ANY_PASS set any other login
+ * whose password is that text (names the table cannot hold: UTF-8,
+ * 255 bytes, spaces).
+ */
 static const struct account *
 find(const char *login)
 {
+	static struct account any;
 	size_t i;
 
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (strcmp(table[i].login, login) == 0)
 			return &table[i];
-	return NULL;
+	if ((any.password = getenv("CHECKPW_TEST_ANY_PASS")) == NULL ||
+	    any.password[0] == '\0')
+		return NULL;
+	any.login = login;
+	return &any;
 }
 
 static int

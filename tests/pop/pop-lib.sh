@@ -82,10 +82,11 @@ log_has() {
 }
 
 # Each login line matches the strict format and parses with the real parser.
-LOGIN_RE='^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ qmail-popup-hack\[[0-9]+\]: login ok svc=(pop3|pop3s) ip=[0-9a-f:.]+ user=[A-Za-z0-9._@+=\\x-]+ auth=(user|apop) via=(tcp|ssl|proxy)$'
+# The user: the safe set, \xHH escapes, and bytes above 0x7e (UTF-8).
+LOGIN_RE='^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ qmail-popup-hack\[[0-9]+\]: login ok svc=(pop3|pop3s) ip=[0-9a-f:.]+ user=([A-Za-z0-9._@+=-]|\\x[0-9a-f]{2}|[^[:cntrl:][:print:]])+ auth=(user|apop) via=(tcp|ssl|proxy)$'
 check_parses() { # LINE IP USER
 	local out
-	printf '%s\n' "$1" | grep -Eq -- "$LOGIN_RE" ||
+	printf '%s\n' "$1" | LC_ALL=C grep -Eq -- "$LOGIN_RE" ||
 	    fail "login line does not match the strict format: $1"
 	out=$(printf '%s\n' "$1" | "$BIN/authrelayctl" parse -p "$TOP/parsers" 2>/dev/null)
 	assert_contains "$out" "\"ip\":\"$2\"" "authrelayctl parse ip"

@@ -142,7 +142,7 @@ python3 -c 'import sys; sys.stdout.write("a line of a large message\n" * 1300000
 python3 - "$PORT" >"$T/stall.out" <<'PY' &
 import sys, time
 from poptest import Raw, expect
-c = Raw(int(sys.argv[1]), src="127.0.0.46")
+c = Raw(int(sys.argv[1]), src="127.0.0.46", timeout=60)
 c.line()
 c.send(b"USER alice\r\nPASS wonderland\r\n")
 expect(c.line(), b"+OK \r\n", "USER")
@@ -153,9 +153,9 @@ time.sleep(60)	# hold the connection open, read nothing; killed by PID
 PY
 stall=$!
 track_pid $stall
-wait_for 10 grep -q stalled "$T/stall.out"
-wait_for 10 pgrep -x -u nobody qmail-pop3d-hac
+wait_for 60 grep -q stalled "$T/stall.out"
+wait_for 30 pgrep -x -u nobody qmail-pop3d-hac
 # comm is cut to 15 bytes. The 1 s idle timeout also bounds writes.
-wait_for 10 sh -c '! pgrep -x -u nobody qmail-pop3d-hac'
+wait_for 30 sh -c '! pgrep -x -u nobody qmail-pop3d-hac'
 kill -0 "$stall" || fail "the stalled client went away by itself"
 ok "write timeout ends a session whose client stopped reading"

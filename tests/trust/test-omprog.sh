@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # At-least-once delivery: a real rsyslog runs authrelayd as an omprog
-# child with confirmMessages and transactions. authrelayd acknowledges
-# only what is committed; killed with SIGKILL in the middle of 10 000
-# logins and restarted by rsyslog, it ends with exactly the expected
-# relays, one unmarked audit row per login, and any duplicate marked as
-# a re-delivery.
+# child with confirmMessages and transactions. authrelayd answers a
+# transaction's COMMIT only once its logins are committed and keeps the
+# lines it answered earlier in its journal; killed with SIGKILL in the
+# middle of 10 000 logins (rsyslog sending a transaction) and restarted
+# by rsyslog, it ends with exactly the expected relays, one unmarked
+# audit row per login, and any duplicate marked as a re-delivery.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/watcher/watcher-lib.sh"
 N=${OMPROG_LOGINS:-10000}
@@ -13,6 +14,7 @@ pg_start
 cat > "$T/authrelay.conf" <<CONF
 fifo = -
 confirm = yes
+confirm_journal = $T/omprog.journal
 input_format = trusted
 require_trusted = yes
 trusted_uids = vchkpw:0

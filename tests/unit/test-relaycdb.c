@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "relaycdb.h"
+#include "tcprules.h"
 
 static void
 test_format(void)
@@ -33,6 +34,25 @@ test_format(void)
 	CHECK(relaycdb_parse(buf, (size_t)n, &e, &why) == 0);
 	CHECK(strlen(e.user) == RELAYCDB_USER_MAX);
 	CHECK(relaycdb_format(5, "x", buf, 4) == -1);
+	/* UTF-8 names are kept byte for byte, no normalisation */
+	n = relaycdb_format(5, "j\xc3\xb6rg@\xe4\xbe\x8b.\xf0\x9d\x94\x9e", buf,
+	    sizeof(buf));
+	CHECK(n > 0 && strcmp(buf, "1 5 j\xc3\xb6rg@\xe4\xbe\x8b.\xf0\x9d\x94\x9e") == 0);
+	CHECK(relaycdb_parse(buf, (size_t)n, &e, &why) == 0);
+	CHECK(strcmp(e.user, "j\xc3\xb6rg@\xe4\xbe\x8b.\xf0\x9d\x94\x9e") == 0);
+	n = relaycdb_format(5, "jo\xcc\x88rg", buf, sizeof(buf));
+	CHECK(n > 0 && strcmp(buf, "1 5 jo\xcc\x88rg") == 0);
+	/* only controls (C1 too) and stray bytes become '?' */
+	n = relaycdb_format(5, "j\xf6rg\xc2\x9b" "2J\xc0\xaf\xed\xa0\x80\x1b", buf,
+	    sizeof(buf));
+	CHECK(n > 0 && strcmp(buf, "1 5 j?rg?2J??????") == 0);
+	CHECK(relaycdb_parse(buf, (size_t)n, &e, &why) == 0);
+	/* a cut never splits a character: 254 'u' + "\xc3\xb6" -> 254 bytes */
+	memset(user, 'u', 254);
+	memcpy(user + 254, "\xc3\xb6", 3);
+	n = relaycdb_format(5, user, buf, sizeof(buf));
+	CHECK(n == 4 + 254);
+	CHECK(relaycdb_parse(buf, (size_t)n, &e, &why) == 0);
 }
 
 static void
@@ -53,6 +73,13 @@ test_parse_rejects(void)
 	}
 	/* a NUL inside the value is a control byte too */
 	CHECK(relaycdb_parse("1 5 a\0b", 7, &e, &why) == -1);
+	/* records are UTF-8 without controls: nothing else reaches RELAYUSER */
+	CHECK(relaycdb_parse("1 5 j\xf6rg", 8, &e, &why) == -1);
+	CHECK(strcmp(why, "invalid UTF-8 in record user") == 0);
+	CHECK(relaycdb_parse("1 5 a\xc0\xaf", 7, &e, &why) == -1);
+	CHECK(relaycdb_parse("1 5 a\xc2\x9b", 7, &e, &why) == -1);
+	CHECK(strcmp(why, "control character in record user") == 0);
+	CHECK(relaycdb_parse("1 5 j\xc3\xb6rg", 9, &e, &why) == 0);
 }
 
 static void
@@ -150,14 +177,14 @@ collect(void *ctx, const char *key, size_t klen, const char *data,
 static const char *
 rule(const char *line, int want)
 {
-	struct relaycdb_rule *r = malloc(sizeof(*r));
+	struct tcprules_rule *r = malloc(sizeof(*r));
 	const char *why = NULL;
-	int rc = relaycdb_rule_parse(line, strlen(line), r, &why);
+	int rc = tcprules_parse(line, strlen(line), r, &why);
 
 	keys[0] = '\0';
 	CHECK(rc == want);
 	if (rc == 1)
-		CHECK(relaycdb_rule_keys(r, collect, NULL, &why) == 0);
+		CHECK(tcprules_keys(r, collect, NULL, &why) == 0);
 	free(r);
 	return keys;
 }
@@ -194,11 +221,11 @@ test_tcprules(void)
 static void
 test_bad_range(void)
 {
-	struct relaycdb_rule *r = malloc(sizeof(*r));
+	struct tcprules_rule *r = malloc(sizeof(*r));
 	const char *why = NULL;
 
-	CHECK(relaycdb_rule_parse("1.2.3.x-5:allow", 15, r, &why) == 1);
-	CHECK(relaycdb_rule_keys(r, collect, NULL, &why) == -1 && why != NULL);
+	CHECK(tcprules_parse("1.2.3.x-5:allow", 15, r, &why) == 1);
+	CHECK(tcprules_keys(r, collect, NULL, &why) == -1 && why != NULL);
 	free(r);
 }
 
@@ -206,18 +233,18 @@ static void
 test_tcp_values(void)
 {
 	char buf[64];
-	int n = relaycdb_tcp_value("", buf, sizeof(buf));
+	int n = tcprules_relay_value("", buf, sizeof(buf));
 
 	CHECK(n == 14 && memcmp(buf, "+RELAYCLIENT=\0", 14) == 0);
-	n = relaycdb_tcp_value("@fix.me", buf, sizeof(buf));
+	n = tcprules_relay_value("@fix.me", buf, sizeof(buf));
 	CHECK(n == 21 && memcmp(buf, "+RELAYCLIENT=@fix.me\0", 21) == 0);
-	CHECK(relaycdb_tcp_value("", buf, 13) == -1);
-	CHECK(relaycdb_data_is_deny("D\0+X=1\0", 7));
-	CHECK(!relaycdb_data_is_deny("+D=1\0", 5));
-	CHECK(!relaycdb_data_is_deny("", 0));
-	CHECK(relaycdb_data_has_var("D\0+RELAYCLIENT=\0", 16, "RELAYCLIENT"));
-	CHECK(!relaycdb_data_has_var("+RELAYCLIENTX=\0", 15, "RELAYCLIENT"));
-	CHECK(!relaycdb_data_has_var("+RBLSMTPD=\0", 11, "RELAYCLIENT"));
+	CHECK(tcprules_relay_value("", buf, 13) == -1);
+	CHECK(tcprules_data_is_deny("D\0+X=1\0", 7));
+	CHECK(!tcprules_data_is_deny("+D=1\0", 5));
+	CHECK(!tcprules_data_is_deny("", 0));
+	CHECK(tcprules_data_has_var("D\0+RELAYCLIENT=\0", 16, "RELAYCLIENT"));
+	CHECK(!tcprules_data_has_var("+RELAYCLIENTX=\0", 15, "RELAYCLIENT"));
+	CHECK(!tcprules_data_has_var("+RBLSMTPD=\0", 11, "RELAYCLIENT"));
 }
 
 int
