@@ -206,7 +206,7 @@ awk -v rows="$rows" -v nparts="$nparts" -v gen_s="$gen_s" -v n="$NINGEST" \
 	printf "%-44s %8d %8.2f %8.2f %8.2f\n", "relay_at (who could relay from IP at T)", ran, ra50, ra99, ramax
 	printf "%-44s %8d %8.2f %8.2f %8.2f\n", "user_logins, last week", uln, ul50, ul99, ulmax
 	printf "target: p99 <= 10 ms\n\n"
-	printf "%-44s %8s %8s %7s\n", "dropping a day's partition (maintain)", "rows", "ms", "ratio"
+	printf "%-44s %8s %8s %7s\n", "dropping a day partition (maintain)", "rows", "ms", "ratio"
 	printf "%-44s %8d %8.1f %7.2f\n", "baseline: nothing else running", frows, quiet_ms, 1
 	printf "%-44s %8d %8.1f %7.2f\n", "while authrelayd ingests " rate " logins/s", orows, drop_ms, drop_ms / quiet_ms
 	printf "%-44s %8.2f %8.2f\n", "FIFO->commit latency, rest of run p99/max", p99, pmax

@@ -294,10 +294,12 @@ BEGIN
 	     WHERE c.oid = 'login_event'::regclass));
 END
 $$;
--- Today's partition and a week ahead, from the first apply on.
+-- Today's partition and 3 days ahead (as authrelayd keeps them), from the
+-- first apply on: few partitions, so that a query without a period plans
+-- few tables too.
 DO $$
 BEGIN
-	PERFORM authrelay_audit_maintain_at(interval '0', 7, now());
+	PERFORM authrelay_audit_maintain_at(interval '0', 3, now());
 END
 $$;
 

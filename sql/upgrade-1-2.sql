@@ -21,7 +21,7 @@
 --
 -- The script ends by applying schema.sql inside the same transaction
 -- (its own BEGIN and COMMIT then only warn and commit this one), which
--- builds the indexes, the maintenance functions and a week of future
+-- builds the indexes, the maintenance functions and 3 days of future
 -- partitions. It reads schema.sql from this file's directory.
 
 \set ON_ERROR_STOP on

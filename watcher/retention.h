@@ -8,7 +8,7 @@
 #include "store.h"
 
 /* Partitions created ahead of today (UTC days). */
-#define RETENTION_AHEAD_DAYS 7
+#define RETENTION_AHEAD_DAYS 3
 
 /*
  * On every new database session the schema version is checked first

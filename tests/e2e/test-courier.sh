@@ -16,7 +16,7 @@ require_courier
 SRV4=192.0.2.1 SRV6=2001:db8::1
 ALICE=192.0.2.10 MALLORY=192.0.2.11 ERIN=192.0.2.12 BOB=2001:db8::10
 SMTP=2525
-EXPIRE=30	# long enough to check every grant first on a busy machine
+EXPIRE=20	# long enough for every check before it on a busy machine
 
 pg_start
 netns_setup $SRV4 $ALICE $MALLORY $ERIN $SRV6 $BOB

@@ -22,12 +22,12 @@ add_row() { # at-expression ip user
 	     VALUES ($1, '$2', '$3', 'dovecot', 'imap', 'granted', $1 + interval '30 minutes')"
 }
 
-## schema.sql creates today's partition and a week ahead
-for d in 0 1 7; do
+## schema.sql creates today's partition and 3 days ahead
+for d in 0 1 3; do
 	has_part "login_event_$(day $d)" || fail "partition for day +$d after schema.sql"
 done
-assert_eq 9 "$(parts)" "today, 7 days ahead and the default partition"
-assert_eq "" "$(maintain_at 90d 7 'now()')" "a second upkeep has nothing to do"
+assert_eq 5 "$(parts)" "today, 3 days ahead and the default partition"
+assert_eq "" "$(maintain_at 90d 3 'now()')" "a second upkeep has nothing to do"
 ok "partitions exist ahead from the first schema.sql"
 
 ## A fake clock: 100 days ago, with rows
@@ -87,7 +87,7 @@ sql "CREATE ROLE watcher LOGIN IN ROLE authrelay_writer"
 sql "CREATE ROLE wrapper LOGIN IN ROLE authrelay_reader"
 as() { local u=$1; shift; psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$u" -c "$1" 2>&1; }
 before=$(parts)
-assert_eq "" "$(as watcher "SELECT * FROM authrelay_audit_maintain('90 days', 7)")" "the writer keeps partitions"
+assert_eq "" "$(as watcher "SELECT * FROM authrelay_audit_maintain('90 days', 3)")" "the writer keeps partitions"
 assert_contains "$(as watcher "SELECT * FROM authrelay_audit_maintain('1 hour', 7)" || true)" "at least 1 day" \
     "the writer cannot keep less than a day"
 assert_contains "$(as watcher "SELECT * FROM authrelay_audit_maintain_at('0', 1, now() + interval '1 year')" || true)" \
