@@ -11,6 +11,9 @@
 # honoured (dpkg-buildflags hardening: -D_FORTIFY_SOURCE, -fstack-protector,
 # relro/now); the project's own flags are added around them.
 
+# The first rule of an included module.mk must not become the goal.
+.DEFAULT_GOAL := all
+
 CC       ?= cc
 PREFIX   ?= /usr/local
 SYSCONFDIR ?= /etc/authrelay

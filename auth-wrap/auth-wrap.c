@@ -1,5 +1,6 @@
 /* auth-wrap.c - set RELAYCLIENT for clients with an active relay, exec PROGRAM. */
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,33 @@ remote_ip(struct ipaddr *addr_r, char text_r[IPADDR_TEXT_MAX],
 	return have ? 0 : -1;
 }
 
+/*
+ * Is the client the server itself ($TCPLOCALIP or $TCP6LOCALIP equal to
+ * its address)? Then every local process could use its relay: never.
+ * 1 = self, 0 = not, -1 = a local address that does not parse (*why_r).
+ */
+static int
+is_self(const struct ipaddr *remote, const char **why_r)
+{
+	static const char *const names[] = { "TCPLOCALIP", "TCP6LOCALIP" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = getenv(names[i]);
+		struct ipaddr a;
+
+		if (v == NULL)
+			continue;
+		if (ipaddr_parse(v, strlen(v), &a, why_r) < 0) {
+			*why_r = i == 0 ? "bad TCPLOCALIP" : "bad TCP6LOCALIP";
+			return -1;
+		}
+		if (a.family == remote->family && memcmp(a.bytes, remote->bytes,
+		    a.family == AF_INET ? 4 : 16) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Look the client up and set RELAYCLIENT/RELAYUSER; warn on failure. */
 static void
 decide(void)
@@ -89,6 +117,7 @@ decide(void)
 	char cerr[CONFIG_ERROR_MAX];
 	char why[RELAYLOOKUP_WHY_MAX];
 	const char *err;
+	int self;
 
 	if (config_load(config_path(NULL), 0, &cfg, cerr) < 0) {
 		fprintf(stderr, PROG ": warning: no relay check: %s\n", cerr);
@@ -96,6 +125,11 @@ decide(void)
 	}
 	if (remote_ip(&addr, ip, &err) < 0) {
 		fprintf(stderr, PROG ": warning: no relay check: %s\n", err);
+	} else if ((self = is_self(&addr, &err)) != 0) {
+		/* The server's own address never relays: silent, like never_relay. */
+		if (self < 0)
+			fprintf(stderr, PROG ": warning: no relay check for "
+			    "%s: %s\n", ip, err);
 	} else {
 		switch (relaylookup(&cfg, &addr, ip, &entry, why)) {
 		case RELAYLOOKUP_RELAY:

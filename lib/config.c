@@ -15,10 +15,20 @@ struct config_key {
 	enum config_type type;
 	const char *def;
 	size_t offset;
+	int64_t min_ms, max_ms;	/* T_DURATION: the sane range, inclusive */
+	const char *range;	/* ... as the message and the man page say it */
 };
 
-#define KEY(n, t, d) { #n, t, d, offsetof(struct config, n) }
-#define KEYAS(n, field, t, d) { n, t, d, offsetof(struct config, field) }
+#define KEY(n, t, d) { #n, t, d, offsetof(struct config, n), 0, 0, NULL }
+/* A duration whose bounds its own module checks (retention.c: audit_*). */
+#define KEYAS(n, field, t, d) { n, t, d, offsetof(struct config, field), 0, 0, NULL }
+#define DURATION(n, field, d, lo, lo_ms, hi, hi_ms) \
+	{ n, T_DURATION, d, offsetof(struct config, field), lo_ms, hi_ms, \
+	  "out of range (want " lo " to " hi ")" }
+#define SEC INT64_C(1000)
+#define MINUTE (60 * SEC)
+#define HOUR (60 * MINUTE)
+#define DAY (24 * HOUR)
 
 /* Every key, with its default; etc/authrelay.conf shows the same. */
 static const struct config_key config_keys[] = {
@@ -26,15 +36,16 @@ static const struct config_key config_keys[] = {
 	KEY(confirm, T_BOOL, "no"),
 	KEY(confirm_journal, T_STR, "/var/lib/authrelay/omprog.journal"),
 	KEY(input_format, T_STR, "syslog"),
-	KEY(parsers, T_STR, "/usr/local/share/authrelay/parsers"),
+	KEY(parsers, T_STR, CONFIG_DEFAULT_PARSERS),
 	KEY(enable, T_LIST, "all"),
 	KEY(services, T_LIST, "pop3 pop3s imap imaps"),
 	KEY(never_relay, T_CIDRS,
 	    "0.0.0.0/8 127.0.0.0/8 169.254.0.0/16 224.0.0.0/4 "
 	    "255.255.255.255/32 ::/128 ::1/128 fe80::/10 ff00::/8"),
 	KEY(database, T_STR, ""),
-	KEYAS("expire", expire_ms, T_DURATION, "30m"),
-	KEYAS("sweep_interval", sweep_interval_ms, T_DURATION, "60s"),
+	DURATION("expire", expire_ms, "30m", "1s", SEC, "7d", 7 * DAY),
+	DURATION("sweep_interval", sweep_interval_ms, "60s", "100ms", 100,
+	    "1d", DAY),
 	KEY(queue_max, T_COUNT, "10000"),
 	KEY(batch_max, T_COUNT, "5000"),
 	KEY(user, T_STR, "authrelay"),
@@ -44,19 +55,21 @@ static const struct config_key config_keys[] = {
 	KEYAS("audit_interval", audit_interval_ms, T_DURATION, "1h"),
 	KEY(metrics_file, T_STR, ""),
 	KEY(cdb_file, T_STR, ""),
-	KEYAS("cdb_interval", cdb_interval_ms, T_DURATION, "100ms"),
-	KEYAS("cdb_max_age", cdb_max_age_ms, T_DURATION, "10m"),
+	DURATION("cdb_interval", cdb_interval_ms, "100ms", "1ms", 1, "1h", HOUR),
+	DURATION("cdb_max_age", cdb_max_age_ms, "10m", "1s", SEC, "7d", 7 * DAY),
 	KEY(tcp_rules, T_STR, ""),
 	KEY(tcp_cdb, T_STR, ""),
 	KEY(postfix_map, T_STR, ""),
 	KEY(lookup, T_LIST, "cdb"),
 	KEY(lookup_database, T_STR, ""),
-	KEYAS("lookup_deadline", lookup_deadline_ms, T_DURATION, "200ms"),
+	DURATION("lookup_deadline", lookup_deadline_ms, "200ms", "1ms", 1,
+	    "60s", MINUTE),
 	KEY(relayclient, T_STR, ""),
 	KEY(relayuser, T_BOOL, "no"),
 	KEY(require_trusted, T_BOOL, "no"),
 	KEY(trusted_uids, T_LIST, ""),
-	KEYAS("max_clock_skew", max_clock_skew_ms, T_DURATION, "5m"),
+	DURATION("max_clock_skew", max_clock_skew_ms, "5m", "1s", SEC,
+	    "1d", DAY),
 };
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -140,10 +153,11 @@ static int
 parse_list(const char *s, struct config_list *out, const char **why_r)
 {
 	struct config_list list = { NULL, 0 };
+	size_t cap = 0;
 
 	while (*s != '\0') {
 		size_t len = 0;
-		char **grown;
+		char **grown = list.items;
 
 		while (is_sep(*s))
 			s++;
@@ -158,7 +172,11 @@ parse_list(const char *s, struct config_list *out, const char **why_r)
 				return -1;
 			}
 		}
-		grown = realloc(list.items, (list.count + 1) * sizeof(char *));
+		/* Doubling: a long list must not cost a copy per word. */
+		if (list.count == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			grown = realloc(list.items, cap * sizeof(char *));
+		}
 		if (grown == NULL || (grown[list.count] = strndup(s, len)) == NULL) {
 			list.items = grown != NULL ? grown : list.items;
 			list_free(&list);
@@ -182,6 +200,11 @@ parse_cidrs(const char *s, struct config_cidrs *out, const char **why_r)
 
 	if (parse_list(s, &words, why_r) < 0)
 		return -1;
+	if (words.count > CONFIG_NETWORKS_MAX) {
+		list_free(&words);
+		*why_r = "too many networks (at most 1024)";
+		return -1;
+	}
 	items = calloc(words.count + 1, sizeof(*items));
 	if (items == NULL) {
 		list_free(&words);
@@ -224,6 +247,10 @@ set_value(struct config *cfg, const struct config_key *k, const char *value,
 	case T_DURATION:
 		if ((n = config_parse_duration(value)) < 0) {
 			*why_r = "bad duration (want a number with ms, s, m, h or d)";
+			return -1;
+		}
+		if (k->range != NULL && (n < k->min_ms || n > k->max_ms)) {
+			*why_r = k->range;
 			return -1;
 		}
 		*(int64_t *)p = n;
@@ -306,6 +333,10 @@ parse_line(struct config *cfg, char *line, const char **why_r)
 		*why_r = "unknown key";
 		return -1;
 	}
+	if (strlen(value) > CONFIG_VALUE_MAX) {
+		*why_r = "value too long";
+		return -1;
+	}
 	return set_value(cfg, k, value, why_r);
 }
 
@@ -335,6 +366,10 @@ config_load(const char *path, int missing_ok, struct config *cfg,
 		lineno++;
 		if ((size_t)len != strlen(line)) {
 			why = "NUL byte in line";
+			goto bad;
+		}
+		if ((size_t)len - (line[len - 1] == '\n') > CONFIG_LINE_MAX) {
+			why = "line too long";
 			goto bad;
 		}
 		/* The key's name, for the message, before parse_line cuts the line. */

@@ -8,7 +8,17 @@
 #include "ipaddr.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/authrelay/authrelay.conf"
+/* The parsers key's default (make install's PREFIX=/usr/local place). */
+#define CONFIG_DEFAULT_PARSERS "/usr/local/share/authrelay/parsers"
 #define CONFIG_ERROR_MAX 512
+/*
+ * A line holds at most CONFIG_LINE_MAX bytes before its newline, a value
+ * at most CONFIG_VALUE_MAX and a networks key at most CONFIG_NETWORKS_MAX
+ * items: whatever loads, config_dump prints in lines that load again.
+ */
+#define CONFIG_LINE_MAX 65535
+#define CONFIG_VALUE_MAX 65500
+#define CONFIG_NETWORKS_MAX 1024
 
 /* A whitespace- or comma-separated list of words. */
 struct config_list {
@@ -63,7 +73,8 @@ struct config {
 
 /*
  * Read path into cfg (defaults first, then the file). A missing file is
- * an error unless missing_ok. On error returns -1 with a one-line
+ * an error unless missing_ok. A duration outside its key's sane range
+ * (see authrelay.conf(5)) is an error. On error returns -1 with a one-line
  * "file:line: what" message in error_r.
  */
 int config_load(const char *path, int missing_ok, struct config *cfg,

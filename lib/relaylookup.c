@@ -15,6 +15,7 @@
 
 #include <libpq-fe.h>	/* types only: libpq is dlopen()ed for lookup = db */
 
+#include "pgpass.h"
 #include "relaylookup.h"
 
 #define LIBPQ_SONAME "libpq.so.5"
@@ -416,12 +417,17 @@ lookup_db(const struct config *cfg, const char *ip,
     struct relaycdb_entry *e_r, char *why, size_t whylen)
 {
 	enum relaylookup_found found = RELAYLOOKUP_ERROR;
+	char pgwhy[PGPASS_WHY_MAX];
 	const char *err = NULL;
 	PGresult *res;
 	PGconn *conn;
 
 	if (cfg->lookup_database[0] == '\0') {
 		snprintf(why, whylen, "db: lookup_database not configured");
+		return RELAYLOOKUP_ERROR;
+	}
+	if (pgpass_check(cfg->lookup_database, pgwhy) < 0) {
+		snprintf(why, whylen, "db: %.400s", pgwhy);
 		return RELAYLOOKUP_ERROR;
 	}
 	if (pq_load(&err) < 0) {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -159,4 +160,90 @@ secfile_equal(const char *a, size_t alen, const char *b, size_t blen)
 		diff |= (unsigned char)b[i] ^
 		    (unsigned char)(i < alen ? a[i] : ~b[i]);
 	return diff == 0 && alen == blen;
+}
+
+/* Why a FIFO we opened may not be trusted with login lines, or 0. */
+static int
+fifo_problem(const struct stat *sb, char why[SECFILE_WHY_MAX])
+{
+	if (!S_ISFIFO(sb->st_mode)) {
+		snprintf(why, SECFILE_WHY_MAX, "not a FIFO");
+		return -1;
+	}
+	if (sb->st_mode & S_IWOTH) {
+		snprintf(why, SECFILE_WHY_MAX,
+		    "mode %04o lets any user write login lines",
+		    (unsigned)(sb->st_mode & 07777));
+		return -1;
+	}
+	if (sb->st_uid != 0 && sb->st_uid != geteuid()) {
+		snprintf(why, SECFILE_WHY_MAX,
+		    "owner uid %ld is neither root nor the watcher",
+		    (long)sb->st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+int
+secfile_open_fifo(const char *path, char why[SECFILE_WHY_MAX])
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+	char *dir;
+	struct stat sb;
+	int dfd, fd;
+
+	if (*base == '\0') {
+		snprintf(why, SECFILE_WHY_MAX, "not a FIFO");
+		return -1;
+	}
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL) {
+		snprintf(why, SECFILE_WHY_MAX, "out of memory");
+		return -1;
+	}
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fstat(dfd, &sb) < 0) {
+		snprintf(why, SECFILE_WHY_MAX, "directory %s: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((sb.st_mode & S_IWOTH) && !(sb.st_mode & S_ISVTX)) {
+		snprintf(why, SECFILE_WHY_MAX, "directory %s mode %04o lets any "
+		    "user replace the FIFO (writable by others, no sticky bit)",
+		    dir, (unsigned)(sb.st_mode & 07777));
+		goto fail;
+	}
+	fd = openat(dfd, base, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			snprintf(why, SECFILE_WHY_MAX, "is a symlink");
+		else
+			snprintf(why, SECFILE_WHY_MAX, "open: %s",
+			    strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &sb) < 0) {
+		snprintf(why, SECFILE_WHY_MAX, "fstat: %s", strerror(errno));
+		close(fd);
+		goto fail;
+	}
+	if (fifo_problem(&sb, why) < 0) {
+		close(fd);
+		goto fail;
+	}
+	close(dfd);
+	free(dir);
+	return fd;
+fail:
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+	return -1;
 }

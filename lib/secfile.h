@@ -33,4 +33,23 @@ int secfile_read(const char *path, char *buf, size_t bufsz, size_t *len_r,
  */
 int secfile_equal(const char *a, size_t alen, const char *b, size_t blen);
 
+/* Room for secfile_open_fifo's reasons (with the directory's path). */
+#define SECFILE_WHY_MAX 512
+
+/*
+ * Open the FIFO at path for reading login lines: O_RDWR (a writer that
+ * closes never gives EOF), O_NONBLOCK, O_NOFOLLOW, O_CLOEXEC, relative
+ * to its directory opened first, and check on the descriptors:
+ *   - the directory is not writable by others unless sticky (else
+ *     another user could swap the FIFO between restarts);
+ *   - the path is not a symlink, and is a FIFO;
+ *   - the FIFO is not writable by others;
+ *   - the FIFO is owned by root or by geteuid().
+ * Returns the descriptor, or -1 with a one-line reason in why (naming
+ * the check, e.g. "is a symlink", "not a FIFO", "mode 0622 lets any user
+ * write login lines", "directory /x mode 0777 lets any user replace the
+ * FIFO (writable by others, no sticky bit)", or "open: <errno text>").
+ */
+int secfile_open_fifo(const char *path, char why[SECFILE_WHY_MAX]);
+
 #endif

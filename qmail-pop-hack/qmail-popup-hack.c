@@ -47,6 +47,7 @@ struct session {
 	int have_user;
 	int64_t fail_delay_ms;
 	int ssl_enabled;
+	int ssl_required;	/* SSL_HACK_REQUIRE=1: only behind the front */
 	int proxy_enabled;
 	char secret[SECFILE_MAX];
 	size_t secret_len;
@@ -266,6 +267,9 @@ first_line(struct session *s, const char *line, size_t len, int crlf)
 		return 1;
 	}
 	explicit_bzero(s->secret, sizeof(s->secret));
+	/* Meant to be reached only through sslwrap-hack: no plain POP. */
+	if (s->ssl_required && !s->proxy_enabled)
+		refuse_first(s, "ssl line", "missing");
 	if (!s->proxy_enabled)
 		return 0;
 	/* With PROXY_PROTOCOL=1 the header is mandatory: never guess. */
@@ -581,6 +585,22 @@ load_secret(struct session *s)
 	s->ssl_enabled = 1;
 }
 
+/* SSL_HACK_REQUIRE=1: every connection must start with the real-IP line. */
+static void
+load_required(struct session *s)
+{
+	const char *v = getenv("SSL_HACK_REQUIRE");
+
+	if (v == NULL || *v == '\0' || strcmp(v, "0") == 0)
+		return;
+	if (strcmp(v, "1") != 0)
+		poplog_fatal(111, "bad SSL_HACK_REQUIRE '%s' (want 1 or 0)", v);
+	if (!s->ssl_enabled && !s->proxy_enabled)
+		poplog_fatal(111, "SSL_HACK_REQUIRE=1 needs SSL_HACK_PASS "
+		    "or PROXY_PROTOCOL=1");
+	s->ssl_required = 1;
+}
+
 static void
 initial_ip(struct session *s)
 {
@@ -639,8 +659,10 @@ main(int argc, char **argv)
 	    DEFAULT_FAIL_DELAY_MS, FAIL_DELAY_MAX_MS);
 	s.proxy_enabled = pe != NULL && strcmp(pe, "1") == 0;
 	load_secret(&s);
+	load_required(&s);
 	/* Our configuration is not the subprogram's business. */
 	unsetenv("SSL_HACK_PASS");
+	unsetenv("SSL_HACK_REQUIRE");
 	unsetenv("PROXY_PROTOCOL");
 	unsetenv("AUTHRELAY_NOTIFY_FD");
 	initial_ip(&s);

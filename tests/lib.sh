@@ -138,6 +138,20 @@ pg_promote_standby() {
 	as_service_user "$PG_BINDIR/pg_ctl" -D "$T/pg2/data" -w -t 60 promote >/dev/null
 }
 
+# free_testnet: the first documentation /24 (192.0.2, 198.51.100,
+# 203.0.113) holding none of this host's own addresses (some hosts,
+# sandboxes among them, use 192.0.2.x). authrelayd never grants the
+# host's addresses (never_relay:self), so a test that generates a whole
+# range of login addresses takes them from here: "$(free_testnet).$i".
+free_testnet() {
+	local net addrs
+	addrs=$(ip -o addr show 2>/dev/null || true)	# no pipe: pipefail
+	for net in 192.0.2 198.51.100 203.0.113; do
+		grep -q " inet ${net//./\\.}\.[0-9]*/" <<<"$addrs" || { echo "$net"; return 0; }
+	done
+	skip "this host has addresses in every documentation /24"
+}
+
 # netns_setup ADDR...: a private network namespace (name in $NS) whose
 # loopback interface also carries ADDR... (use TEST-NET addresses such as
 # 192.0.2.10 or 2001:db8::10). Traffic never leaves the namespace; run

@@ -8,6 +8,7 @@
 # watcher drops to it, and the private PostgreSQL cluster runs as it).
 set -eu
 
+# stress-ng: .ci/run's pass of the suite beside two CPU hogs.
 # postfix, postfix-cdb: tests/policy runs a private instance (its own config and queue
 # directories; the package's own instance is never started). Exim
 # (exim4-daemon-light conflicts with postfix) and ucspi-tcp-ipv6 (replaces
@@ -21,7 +22,7 @@ set -eu
 PACKAGES="gcc make pkg-config libc6-dev libpcre2-dev libpq-dev libcdb-dev tinycdb
 libssl-dev openssl postgresql ucspi-tcp curl python3 faketime rsyslog mandoc
 procps util-linux iproute2 clang libclang-rt-14-dev dovecot-pop3d dovecot-imapd
-postfix postfix-cdb libgnutls-dane0
+postfix postfix-cdb libgnutls-dane0 stress-ng
 prometheus python3-prometheus-client
 libcourier-unicode4 libidn12 libltdl7 libgamin0"
 if [ "${1:-}" = package ]; then

@@ -27,6 +27,8 @@ struct command {
 static const struct command commands[] = {
 	{ "parse", ctl_parse, "parse [-p PARSERDIR] [FILE...]" },
 	{ "parse-test", ctl_parse_test, "parse-test [-p PARSERDIR]" },
+	{ "tags", ctl_tags,
+	    "tags [-p PARSERDIR] [--format=list|rsyslog|syslog-ng]" },
 	{ "config", ctl_config, "config" },
 	{ "list", ctl_list, "list" },
 	{ "allow", ctl_allow, "allow IP [DURATION]" },

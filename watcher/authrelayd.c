@@ -21,9 +21,12 @@
 #include "linebuf.h"
 #include "log.h"
 #include "metrics.h"
+#include "pgpass.h"
 #include "privdrop.h"
 #include "retention.h"
 #include "rules.h"
+#include "secfile.h"
+#include "selfaddr.h"
 #include "snapshot.h"
 #include "store.h"
 #include "trusted.h"
@@ -51,6 +54,7 @@ struct watcher {
 	struct config cfg;
 	struct rules *rules;
 	struct trusted_policy policy;
+	struct selfaddr self;	/* the host's own addresses never relay */
 	struct store *store;
 	struct queue queue;
 	struct linebuf input;
@@ -161,61 +165,48 @@ check_only(const struct config *cfg)
 	return failures == 0 ? 0 : 1;
 }
 
-/* Why a FIFO we opened may not be trusted with login lines, or NULL. */
-static const char *
-fifo_problem(const struct stat *sb, char *buf, size_t len)
-{
-	if (!S_ISFIFO(sb->st_mode))
-		return "not a FIFO";
-	if (sb->st_mode & S_IWOTH) {
-		snprintf(buf, len, "mode %04o lets any user write login lines",
-		    (unsigned)(sb->st_mode & 07777));
-		return buf;
-	}
-	if (sb->st_uid != 0 && sb->st_uid != geteuid()) {
-		snprintf(buf, len, "owner uid %ld is neither root nor the watcher",
-		    (long)sb->st_uid);
-		return buf;
-	}
-	return NULL;
-}
-
 /*
  * The FIFO is opened O_RDWR so a writer closing never gives EOF (no
  * busy loop after a syslog restart), O_NOFOLLOW so a planted symlink is
- * refused, and checked on the descriptor: type, mode and owner.
+ * refused, and checked on the descriptors (lib/secfile.c): its
+ * directory, type, mode and owner. Standard input is taken as it is.
  */
 static int
 open_input(const char *path)
 {
-	const char *problem = "fstat failed";
-	char why[96];
-	struct stat sb;
+	char why[SECFILE_WHY_MAX];
 	int fd;
 
-	if (strcmp(path, "-") == 0)
-		fd = dup(STDIN_FILENO);
-	else
-		fd = open(path, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ELOOP) {
-		log_err("event=fatal what=open(%s) error=\"is a symlink\"", path);
+	if (strcmp(path, "-") == 0) {
+		if ((fd = dup(STDIN_FILENO)) < 0) {
+			log_sys(LOG_ERR, "event=fatal what=dup(stdin)");
+			return -1;
+		}
+	} else if ((fd = secfile_open_fifo(path, why)) < 0) {
+		log_err("event=fatal what=open(%s) error=\"%s\"", path, why);
 		return -1;
 	}
-	if (fd < 0) {
-		log_sys(LOG_ERR, "event=fatal what=open(%s)", path);
-		return -1;
-	}
-	if (fstat(fd, &sb) < 0 || (strcmp(path, "-") != 0 &&
-	    (problem = fifo_problem(&sb, why, sizeof(why))) != NULL)) {
-		log_err("event=fatal what=open(%s) error=\"%s\"", path, problem);
-		close(fd);
-		return -1;
-	}
-	if (S_ISFIFO(sb.st_mode))
-		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE_WANTED);
+	(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE_WANTED);	/* pipes only */
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	return fd;
+}
+
+/*
+ * A libpq password file others may read: refuse (libpq would only warn
+ * and ignore it, while the password lies open). Called as the user that
+ * connects, after the privilege drop.
+ */
+static int
+check_pgpass(const char *conninfo)
+{
+	char why[PGPASS_WHY_MAX];
+
+	if (pgpass_check(conninfo, why) < 0) {
+		log_err("event=fatal error=\"%s\"", why);
+		return -1;
+	}
+	return 0;
 }
 
 /* After the FIFO is open: the shared drop in lib/privdrop.c. */
@@ -412,6 +403,23 @@ stop_snapshot(struct watcher *w)
 		w->snap_pid = 0;
 }
 
+/*
+ * The host's own addresses: at start and on SIGHUP. A reload that
+ * cannot read them keeps the old set.
+ */
+static int
+load_self(struct watcher *w)
+{
+	const char *why;
+
+	if (selfaddr_load(&w->self, &why) < 0) {
+		log_sys(LOG_ERR, "event=self_addresses_failed error=\"%s\"", why);
+		return -1;
+	}
+	log_info("event=self_addresses count=%zu", w->self.count);
+	return 0;
+}
+
 /* SIGHUP: a new config and parsers replace the old only if both load. */
 static void
 reload(struct watcher *w)
@@ -463,6 +471,7 @@ reload(struct watcher *w)
 		kill(w->snap_pid, SIGTERM);
 	w->snap_backoff_ms = 0;
 	w->snap_respawn_ms = clock_ms();
+	(void)load_self(w);
 	log_info("event=reloaded families=%zu", rules_family_count(rules));
 }
 
@@ -494,7 +503,8 @@ handle_signals(struct watcher *w)
 
 /* Decide a recognised login: granted, or ignored with a reason. */
 static void
-decide(const struct config *cfg, const struct rules_match *m, struct event *ev)
+decide(const struct config *cfg, const struct selfaddr *self,
+    const struct rules_match *m, struct event *ev)
 {
 	const char *why;
 
@@ -503,6 +513,8 @@ decide(const struct config *cfg, const struct rules_match *m, struct event *ev)
 		snprintf(ev->reason, sizeof(ev->reason), "service");
 	else if (config_never_relay(cfg, &m->addr, &why))
 		snprintf(ev->reason, sizeof(ev->reason), "never_relay:%s", why);
+	else if (selfaddr_has(self, &m->addr))
+		snprintf(ev->reason, sizeof(ev->reason), "never_relay:self");
 }
 
 static void
@@ -624,7 +636,7 @@ handle_line_inner(struct watcher *w, const char *line, size_t len, int64_t now,
 	ev.redelivered = 0;
 	ev.line_hash = line_hash(raw, raw_len);
 	ev.seq = w->next_seq;
-	decide(&w->cfg, &m, &ev);
+	decide(&w->cfg, &w->self, &m, &ev);
 	if ((distrust = sender_verdict(w, &tl, have_tl, m.parser)) != NULL) {
 		w->n.untrusted++;
 		snprintf(ev.reason, sizeof(ev.reason), "untrusted:%s", distrust);
@@ -956,6 +968,7 @@ watcher_free(struct watcher *w)
 	stop_snapshot(w);
 	rules_free(w->rules);
 	trusted_policy_free(&w->policy);
+	selfaddr_free(&w->self);
 	store_free(w->store);
 	queue_free(&w->queue);
 	linebuf_free(&w->input);
@@ -1002,13 +1015,15 @@ start(struct watcher *w, int foreground)
 	}
 	if ((w->input_fd = open_input(w->cfg.fifo)) < 0)
 		return 1;
+	if (load_self(w) < 0)
+		return 1;
 	if ((w->signal_fd = open_signals()) < 0) {
 		log_sys(LOG_ERR, "event=fatal what=signalfd");
 		return 1;
 	}
 	if (!foreground && daemonize(w->cfg.pidfile) < 0)
 		return 1;
-	if (drop_privileges(w->cfg.user) < 0)
+	if (drop_privileges(w->cfg.user) < 0 || check_pgpass(w->cfg.database) < 0)
 		return 1;
 	if (linebuf_init(&w->input, INPUT_BUF_SIZE, INPUT_LINE_MAX) < 0 ||
 	    (w->store = store_new(w->cfg.database)) == NULL) {
@@ -1082,7 +1097,8 @@ main(int argc, char **argv)
 	else if (sync_mode) {
 		/* --sync reads no FIFO: drop at once; a reload needs a restart. */
 		signal(SIGHUP, SIG_IGN);
-		rc = drop_privileges(w.cfg.user) < 0 ? 1 : snapshot_run(&w.cfg);
+		rc = drop_privileges(w.cfg.user) < 0 ||
+		    check_pgpass(w.cfg.database) < 0 ? 1 : snapshot_run(&w.cfg);
 	}
 	else
 		rc = start(&w, foreground);

@@ -53,6 +53,8 @@ connect_db(const struct config *cfg)
 		fprintf(stderr, "authrelayctl: database is not set in the configuration\n");
 		return NULL;
 	}
+	if (ctl_pgpass_refused(cfg->database))
+		return NULL;
 	conn = PQconnectdb(cfg->database);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		fprintf(stderr, "authrelayctl: database: %s", PQerrorMessage(conn));

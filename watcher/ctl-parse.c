@@ -184,7 +184,7 @@ load_or_complain(const char *dir, const struct config *cfg, int naive)
 int
 ctl_parse(const struct config *cfg, int argc, char **argv)
 {
-	const char *dir = cfg->parsers;
+	const char *dir = NULL;
 	struct parse_stats st = { 0 };
 	struct rules *rules;
 	int naive = 0, c, rc = 0;
@@ -199,6 +199,7 @@ ctl_parse(const struct config *cfg, int argc, char **argv)
 		else
 			return 2;
 	}
+	dir = ctl_parsers_dir(cfg, dir);
 	if ((rules = load_or_complain(dir, cfg, naive)) == NULL)
 		return 1;
 	st.per_family = calloc(rules_family_count(rules), sizeof(uint64_t));
@@ -228,7 +229,7 @@ ctl_parse(const struct config *cfg, int argc, char **argv)
 int
 ctl_parse_test(const struct config *cfg, int argc, char **argv)
 {
-	const char *dir = cfg->parsers;
+	const char *dir = NULL;
 	struct rules *rules;
 	size_t samples;
 	int failures, c;
@@ -238,6 +239,7 @@ ctl_parse_test(const struct config *cfg, int argc, char **argv)
 			return 2;
 		dir = optarg;
 	}
+	dir = ctl_parsers_dir(cfg, dir);
 	if ((rules = load_or_complain(dir, cfg, 0)) == NULL)
 		return 1;
 	failures = rules_run_samples(rules, stdout, &samples);

@@ -9,7 +9,7 @@ SNAPSHOT_WRITE_OBJS = $(B)/watcher/snapwrite.o $(B)/watcher/pgcopy.o \
 SNAPSHOT_OBJS = $(B)/watcher/snapshot.o $(SNAPSHOT_WRITE_OBJS)
 CTL_OBJS = $(B)/watcher/authrelayctl.o $(B)/watcher/ctl-parse.o $(B)/watcher/ctl-db.o \
            $(B)/watcher/snapverify.o $(SNAPSHOT_WRITE_OBJS) $(B)/watcher/hook.o \
-           $(B)/watcher/schema.o
+           $(B)/watcher/schema.o $(B)/watcher/ctl-setup.o
 
 bin/authrelayctl: $(CTL_OBJS) $(WATCHER_CORE) $(LIBA)
 	@mkdir -p bin

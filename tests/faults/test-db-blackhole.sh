@@ -27,7 +27,8 @@ watcher_config
 WATCHER_PID=$!
 track_pid "$WATCHER_PID"
 fifo_writer_open
-for i in $(seq 1 50); do dovecot_login "h$i" "192.0.2.$i" >&$FIFO_FD; done
+NET=$(free_testnet)	# none of the host's own addresses
+for i in $(seq 1 50); do dovecot_login "h$i" "$NET.$i" >&$FIFO_FD; done
 read_all() { kill -USR1 "$WATCHER_PID"; grep -q 'event=counters lines=50 .* queued=50 ' "$T/watcher.log"; }
 wait_for 10 read_all
 ok "still reading while the database hangs"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The FIFO is checked before anything is read from it: a symlink, another
 # file type, a world-writable mode or a foreign owner stops authrelayd
-# with a message naming the check. A good FIFO: it drops to `user` and works.
+# with a message naming the check, and so does a directory writable by
+# others without the sticky bit. A good FIFO: it drops to `user` and works.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/watcher/watcher-lib.sh"
 
@@ -42,3 +43,21 @@ fifo_writer_open
 dovecot_login alice 192.0.2.10 >&$FIFO_FD
 wait_for 10 has_relay 192.0.2.10
 ok "privileges dropped to authrelay after opening the FIFO; still recording"
+
+# The FIFO's directory: writable by others without the sticky bit lets
+# another user swap the FIFO between restarts (issue 12 item 5); with
+# the sticky bit (as /tmp) it is fine.
+kill -TERM "$WATCHER_PID"; wait "$WATCHER_PID" || true
+mkdir -m 0777 "$T/open"; chmod 0777 "$T/open"
+mkfifo -m 0600 "$T/open/fifo"
+watcher_config
+sed -i "s|^fifo = .*|fifo = $T/open/fifo|" "$T/authrelay.conf"
+if "$BIN/authrelayd" -f -c "$T/authrelay.conf" > "$T/out" 2>&1; then fail "open directory: started"; fi
+assert_contains "$(cat "$T/out")" "directory $T/open mode 0777 lets any user replace the FIFO (writable by others, no sticky bit)" "open directory"
+ok "FIFO in a directory writable by others (no sticky bit) refused"
+chmod 1777 "$T/open"
+"$BIN/authrelayd" -f -c "$T/authrelay.conf" > "$T/watcher2.log" 2>&1 &
+WATCHER_PID=$!
+track_pid "$WATCHER_PID"
+wait_for 20 grep -q 'event=db_connected' "$T/watcher2.log"
+ok "the same directory with the sticky bit is accepted"

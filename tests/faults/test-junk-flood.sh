@@ -8,9 +8,10 @@ SECS=${FAULT_FLOOD_SECONDS:-8}
 
 pg_start
 watcher_start
-python3 - "$T/fifo" "$SECS" > "$T/flood.out" <<'PY' &
+python3 - "$T/fifo" "$SECS" "$(free_testnet)" > "$T/flood.out" <<'PY' &
 import sys, time
 fifo, secs = sys.argv[1], float(sys.argv[2])
+net = sys.argv[3].encode()	# none of the host's own addresses
 junk = [
     b"Nov 23 10:00:00 mx postfix/smtpd[1]: connect from unknown[203.0.113.9]\n",
     b"Nov 23 10:00:00 mx dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<x>, method=PLAIN, rip=203.0.113.9, lip=1.2.3.4\n",
@@ -27,7 +28,7 @@ while time.time() - t0 < secs:
     f.write(block)
     n += per_block
     if (n // per_block) % 10 == 0:
-        f.write(b"Nov 23 10:00:00 mx dovecot: imap-login: Login: user=<real%d>, method=PLAIN, rip=192.0.2.%d, lip=192.0.2.1, mpid=1, TLS\n" % (logins, logins % 250 + 1))
+        f.write(b"Nov 23 10:00:00 mx dovecot: imap-login: Login: user=<real%d>, method=PLAIN, rip=%s.%d, lip=192.0.2.1, mpid=1, TLS\n" % (logins, net, logins % 250 + 1))
         logins += 1
 print(n, logins)
 PY

@@ -66,7 +66,7 @@ for f in systemd/authrelayd.service systemd/sslwrap-hack.service \
 	[ -f "$ex/$f" ] || fail "example $f missing"
 done
 for f in authrelayd/run authrelayd/log/run pop3s/run pop3s/log/run \
-    smtpd/run smtpd/log/run; do
+    pop3-backend/run pop3-backend/log/run smtpd/run smtpd/log/run; do
 	assert_eq 755 "$(mode_of "$ex/daemontools/$f")" "mode of run script $f"
 	sh -n "$ex/daemontools/$f" || fail "run script $f: syntax"
 done

@@ -126,7 +126,7 @@ EOF
 	: >"$T/firstlines"
 	chmod 666 "$T/firstlines"
 	FIRSTLINES=$T/firstlines ip netns exec "$NS" \
-	    tcpserver -R -H -c 1200 127.0.0.1 "$1" "$T/backend.sh" &
+	    tcpserver -R -H -c 1200 -b 1200 127.0.0.1 "$1" "$T/backend.sh" &
 	track_pid $!
 	wait_for 10 listening "$1"
 }

@@ -15,13 +15,19 @@ to bind (the "client IP" the front must pass on). Modes:
   version V    try only protocol V (TLSv1_1, TLSv1_2, TLSv1_3); print
                the negotiated version or "refused"
   many N       N concurrent pop sessions (asyncio); print "ok N" when
-               every greeting contained ARG2 and every session ended
+               every greeting contained ARG2 and every session ended;
+               then "seconds S" (wall time of the whole run)
+  manytcp N    the same in plain TCP straight to a back end, sending ARG2
+               as the first line (the bench's baseline)
+$TLSCLIENT_TIMEOUT: seconds for each step (default 20; many: a session
+may take three times that).
 Also: tlsclient.py unixbackend PATH FIRSTLINES - a POP-like back end on
 a unix stream socket (the greeting quotes the first line received, also
 appended to FIRSTLINES; QUIT or EOF ends a session), until killed.
 """
 import asyncio
 import hashlib
+import os
 import socket
 import ssl
 import sys
@@ -30,7 +36,7 @@ import warnings
 
 warnings.simplefilter("ignore", DeprecationWarning)
 
-TIMEOUT = 20
+TIMEOUT = float(os.environ.get("TLSCLIENT_TIMEOUT", "20"))
 
 
 def context(version=None):
@@ -154,11 +160,17 @@ def mode_version(a):
         print("refused")
 
 
-async def one_session(ctx, src, host, port, expect):
+async def one_session(ctx, src, host, port, expect, first=None):
     fam = family(host)
-    r, w = await asyncio.open_connection(host, int(port), ssl=ctx,
-                                         family=fam, local_addr=(src, 0),
-                                         server_hostname="localhost")
+    if ctx is None:
+        r, w = await asyncio.open_connection(host, int(port), family=fam,
+                                             local_addr=(src, 0))
+        w.write(first.encode() + b"\r\n")
+    else:
+        r, w = await asyncio.open_connection(host, int(port), ssl=ctx,
+                                             family=fam, local_addr=(src, 0),
+                                             server_hostname="localhost",
+                                             ssl_handshake_timeout=TIMEOUT)
     greeting = await r.readline()
     w.write(b"QUIT\r\n")
     rest = await r.read()
@@ -167,12 +179,17 @@ async def one_session(ctx, src, host, port, expect):
         await w.wait_closed()
     except (ssl.SSLError, ConnectionResetError):
         pass
-    return expect.encode() in greeting and rest.startswith(b"+OK")
+    if expect.encode() not in greeting:
+        raise RuntimeError("greeting %r" % greeting[:80])
+    if not rest.startswith(b"+OK"):
+        raise RuntimeError("after QUIT %r" % rest[:80])
+    return True
 
 
-async def many(n, src, host, port, expect):
-    ctx = context()
-    tasks = [asyncio.wait_for(one_session(ctx, src, host, port, expect),
+async def many(n, src, host, port, expect, plain=False):
+    ctx = None if plain else context()
+    tasks = [asyncio.wait_for(one_session(ctx, src, host, port, expect,
+                                          expect if plain else None),
                               TIMEOUT * 3) for _ in range(n)]
     results = await asyncio.gather(*tasks, return_exceptions=True)
     good = sum(1 for r in results if r is True)
@@ -180,12 +197,18 @@ async def many(n, src, host, port, expect):
     return good, errors
 
 
-def mode_many(a):
+def mode_many(a, plain=False):
     n = int(a[3])
-    good, errors = asyncio.run(many(n, a[0], a[1], a[2], a[4]))
+    start = time.monotonic()
+    good, errors = asyncio.run(many(n, a[0], a[1], a[2], a[4], plain))
     print("ok %d" % good)
+    print("seconds %.3f" % (time.monotonic() - start))
     for e in errors:
         print("error %s" % e)
+
+
+def mode_manytcp(a):
+    mode_many(a, plain=True)
 
 
 def unix_backend(path, firstlines):
@@ -213,7 +236,7 @@ MODES = {
     "pop": mode_pop, "halfclose": mode_halfclose, "hold": mode_hold,
     "eof": mode_eof, "partial": mode_partial, "garbage": mode_garbage,
     "silent": mode_silent, "fingerprint": mode_fingerprint,
-    "version": mode_version, "many": mode_many,
+    "version": mode_version, "many": mode_many, "manytcp": mode_manytcp,
 }
 
 if __name__ == "__main__":

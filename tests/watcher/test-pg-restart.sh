@@ -7,12 +7,13 @@
 pg_start
 watcher_start
 fifo_writer_open
-for i in $(seq 1 50); do dovecot_login "a$i" "192.0.2.$i" >&$FIFO_FD; done
+NET=$(free_testnet)	# none of the host's own addresses
+for i in $(seq 1 50); do dovecot_login "a$i" "$NET.$i" >&$FIFO_FD; done
 wait_for 10 sql_is 50 "SELECT count(*) FROM login_event"
 
 pg_stop
 for i in $(seq 51 250); do
-	dovecot_login "b$i" "198.51.100.$((i - 50))" >&$FIFO_FD
+	dovecot_login "b$i" "$NET.$i" >&$FIFO_FD
 done
 wait_for 10 grep -q 'event=db_down' "$T/watcher.log"
 # The watcher keeps reading while the database is away.
