@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "deltamap.h"
 #include "log.h"
+#include "metrics.h"
 #include "pgcopy.h"
 #include "pgsnap.h"
 #include "snapshot.h"
@@ -105,7 +106,36 @@ struct snap {
 	int tcp_dirty;
 	int64_t next_tcp_ms, last_tcp_ms;
 	uint64_t fetches, rows_read, delta_writes, rebases;
+	int64_t last_write_took_ms, last_rebase_took_ms;
+	int64_t next_metrics_ms;
 };
+
+#define METRICS_EVERY_MS 5000
+
+/* The snapshot's figures beside metrics_file, every few seconds. */
+static void
+write_metrics(struct snap *s, int64_t now)
+{
+	struct snapshot_metrics sm;
+	char err[METRICS_ERROR_MAX];
+
+	if (s->cfg->metrics_file[0] == '\0' || now < s->next_metrics_ms)
+		return;
+	s->next_metrics_ms = now + METRICS_EVERY_MS;
+	memset(&sm, 0, sizeof(sm));
+	sm.age_seconds = s->written_built > 0 ?
+	    (double)((int64_t)time(NULL) - s->written_built) : -1;
+	sm.base_relays = s->have_base ? (uint64_t)s->base_count : 0;
+	sm.delta_rows = s->delta.count;
+	sm.delta_write_ms = s->last_write_took_ms;
+	sm.rebase_ms = s->last_rebase_took_ms;
+	sm.fetch_rows = s->rows_read;
+	sm.fetches = s->fetches;
+	sm.delta_writes = s->delta_writes;
+	sm.rebases = s->rebases;
+	if (metrics_write_snapshot(s->cfg->metrics_file, &sm, err) < 0)
+		log_warn("event=metrics_failed error=\"%s\"", err);
+}
 
 static void
 drop_connection(struct snap *s, const char *why)
@@ -295,6 +325,7 @@ write_delta(struct snap *s, const char *const *ids, size_t nids)
 		return -1;
 	}
 	took = clock_ms() - start;
+	s->last_write_took_ms = took;
 	s->delta_writes++;
 	s->delta_dirty = 0;
 	s->written_built = s->built;
@@ -577,6 +608,7 @@ install_base(struct snap *s, const char *tmp, int64_t took_ms)
 	s->delta_dirty = 1;	/* the delta for B alone, when next due */
 	write_if_due(s, clock_ms());
 	s->rebases++;
+	s->last_rebase_took_ms = took_ms;
 	s->last_rebase_ms = clock_ms();
 	log_info("event=rebase relays=%lld delta=%zu ms=%lld", (long long)count,
 	    s->delta.count, (long long)took_ms);
@@ -815,6 +847,7 @@ snap_step(struct snap *s)
 		drop_connection(s, "fetch failed");
 	write_if_due(s, clock_ms());
 	start_jobs(s, clock_ms());
+	write_metrics(s, clock_ms());
 }
 
 int

@@ -14,7 +14,8 @@ M=$T/textfile/authrelay.prom
 
 pg_start
 mkdir -p "$T/textfile"
-watcher_start "metrics_file = $M" "never_relay = 10.0.0.0/8" "sweep_interval = 1h"
+watcher_start "metrics_file = $M" "never_relay = 10.0.0.0/8" "sweep_interval = 1h" \
+    "cdb_file = $T/relay.cdb"
 fifo_writer_open
 
 # value NAME [LABELS]: one sample of the textfile, read by the real parser.
@@ -54,6 +55,15 @@ age=$(value "$M" authrelay_last_commit_age_seconds)
     fail "last commit age $age"
 assert_eq 644 "$(stat -c %a "$M")" "textfile mode"
 ok "textfile: $G granted, $I ignored, $J junk lines, parsed by promtool and prometheus_client"
+
+# The snapshot process's own file beside it: the relays it holds.
+S=$T/textfile/authrelay-snapshot.prom
+snap_has() { [ -s "$S" ] && [ "$(value "$S" authrelay_snapshot_delta_rows)" = "$G" ]; }
+wait_for 30 snap_has
+promtool check metrics < "$S" || fail "promtool check metrics: $S"
+"$PY" -c "import sys; sys.exit(not 0 <= float('$(value "$S" authrelay_snapshot_age_seconds)') < 120)" ||
+    fail "snapshot age"
+ok "snapshot textfile: $G relays in the delta, a current age"
 
 # A database restart: down, then one reconnect.
 pg_stop
