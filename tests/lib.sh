@@ -138,6 +138,25 @@ pg_promote_standby() {
 	as_service_user "$PG_BINDIR/pg_ctl" -D "$T/pg2/data" -w -t 60 promote >/dev/null
 }
 
+# blackhole_start: a TCP server on 127.0.0.1 that accepts connections and
+# never answers (a hung database); its port in $HOLE_PORT.
+blackhole_start() {
+	python3 - "$T/hole.port" <<'PY' &
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)          # accept, never answer
+PY
+	track_pid $!
+	wait_for 10 test -s "$T/hole.port"
+	HOLE_PORT=$(cat "$T/hole.port")
+}
+
 # free_testnet: the first documentation /24 (192.0.2, 198.51.100,
 # 203.0.113) holding none of this host's own addresses (some hosts,
 # sandboxes among them, use 192.0.2.x). authrelayd never grants the

@@ -11,17 +11,8 @@ source "$(dirname "$0")/common.sh"
 
 pg_start
 # the standby: a base backup of the primary, replaying its WAL
-mkdir -p "$T/standby/sock"
-chown -R authrelay:authrelay "$T/standby" 2>/dev/null || true
-as_service_user "$PG_BINDIR/pg_basebackup" -D "$T/standby/data" -R -X stream \
-    -h "$PGHOST" -U authrelay >"$T/basebackup.log" 2>&1 ||
-    { cat "$T/basebackup.log"; fail "pg_basebackup"; }
-as_service_user "$PG_BINDIR/pg_ctl" -D "$T/standby/data" -l "$T/standby/log" -w -t 60 \
-    -o "-c listen_addresses='' -c unix_socket_directories='$T/standby/sock' -c hot_standby=on" \
-    start >/dev/null || { cat "$T/standby/log"; fail "standby start"; }
-STANDBY_PID=$(head -n 1 "$T/standby/data/postmaster.pid")
-track_pid "$STANDBY_PID"
-standby_sql() { PGHOST=$T/standby/sock sql "$1"; }
+pg_start_standby
+standby_sql() { PGHOST=$PG_STANDBY_SOCK sql "$1"; }
 assert_eq t "$(standby_sql "SELECT pg_is_in_recovery()")" "the standby is in recovery"
 
 # the POP host's watcher writes to the primary (its sweeper beats the heartbeat)
@@ -29,7 +20,7 @@ watcher_start "sweep_interval = 200ms"
 fifo_writer_open
 # the SMTP host reads the standby
 conf=$T/smtp.conf
-write_conf "$conf" "database=host=$T/standby/sock dbname=authrelay user=authrelay" \
+write_conf "$conf" "database=host=$PG_STANDBY_SOCK dbname=authrelay user=authrelay" \
     cdb_interval=100ms cdb_max_age=4s
 AUTHRELAY_CONF=$conf "$BIN/authrelayd" --sync -f -v -c "$conf" >"$T/sync.log" 2>&1 &
 SYNC_PID=$!
@@ -60,7 +51,7 @@ aw_grants "$conf" 192.0.2.11 || fail "not granted again after catching up"
 ok "a lagging standby fails closed after cdb_max_age, and recovers"
 
 # The standby goes away: closed after cdb_max_age as well
-as_service_user "$PG_BINDIR/pg_ctl" -D "$T/standby/data" -m fast -w stop >/dev/null
+as_service_user "$PG_BINDIR/pg_ctl" -D "$T/pg2/data" -m fast -w stop >/dev/null
 wait_for 20 grep -q 'event=sync_disconnected' "$T/sync.log"
 wait_for 20 aw_denies "$conf" 192.0.2.12
 ok "a lost standby fails closed after cdb_max_age"

@@ -6,19 +6,7 @@
 . "$TOP/tests/watcher/watcher-lib.sh"
 
 pg_start
-python3 - "$T/hole.port" <<'PY' &
-import socket, sys, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(64)
-open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-held = []
-while True:
-    c, _ = s.accept()
-    held.append(c)          # accept, never answer
-PY
-track_pid $!
-wait_for 10 test -s "$T/hole.port"
+blackhole_start
 good_db=$AUTHRELAY_DB
 AUTHRELAY_DB="host=127.0.0.1 port=$(cat "$T/hole.port") dbname=x user=x connect_timeout=30"
 mkfifo -m 0620 "$T/fifo"

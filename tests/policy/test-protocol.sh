@@ -116,19 +116,7 @@ assert_eq 1 "$(warnings)" "one warning: configuration missing"
 ok "no snapshot, no configuration: DUNNO, never REJECT"
 
 # a database that accepts and never answers: DUNNO within the deadline
-python3 - "$T/hole.port" <<'PY' &
-import socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(64)
-open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-held = []
-while True:
-    c, _ = s.accept()
-    held.append(c)          # accept, never answer
-PY
-track_pid $!
-wait_for 10 test -s "$T/hole.port"
+blackhole_start
 cat >"$T/db.conf" <<CONF
 lookup = db
 lookup_database = host=127.0.0.1 port=$(cat "$T/hole.port") dbname=x user=x connect_timeout=30
