@@ -333,17 +333,11 @@ write_metrics(struct watcher *w, int64_t now)
 		log_err("event=metrics_failed error=\"%s\"", err);
 }
 
-static int
-exports_snapshot(const struct config *cfg)
-{
-	return config_writes_snapshot(cfg);
-}
-
 /* Start the snapshot process when due (watcher/snapshot.c says why). */
 static void
 spawn_snapshot(struct watcher *w, int64_t now)
 {
-	if (w->snap_pid > 0 || w->stopping || !exports_snapshot(&w->cfg) ||
+	if (w->snap_pid > 0 || w->stopping || !config_writes_snapshot(&w->cfg) ||
 	    now < w->snap_respawn_ms)
 		return;
 	if ((w->snap_pid = snapshot_spawn(&w->cfg)) < 0) {
@@ -862,7 +856,7 @@ poll_timeout(struct watcher *w, int64_t now)
 		t = min_timeout(t, w->next_sweep_ms > now ? w->next_sweep_ms - now : 0);
 		t = min_timeout(t, retention_next_ms(&w->retention, w->store, now));
 	}
-	if (w->snap_pid == 0 && exports_snapshot(&w->cfg) && !w->stopping)
+	if (w->snap_pid == 0 && config_writes_snapshot(&w->cfg) && !w->stopping)
 		t = min_timeout(t, w->snap_respawn_ms > now ?
 		    w->snap_respawn_ms - now : 0);
 	if (w->stopping)

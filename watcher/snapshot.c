@@ -743,17 +743,11 @@ take_notifications(struct snap *s)
 static void
 read_notifications(struct snap *s)
 {
-	PGnotify *n;
-
 	if (!PQconsumeInput(s->conn)) {
 		drop_connection(s, PQerrorMessage(s->conn));
 		return;
 	}
-	while ((n = PQnotifies(s->conn)) != NULL) {
-		s->need_fetch = 1;
-		s->tcp_dirty = 1;	/* also without cdb_file (no fetches) */
-		PQfreemem(n);
-	}
+	take_notifications(s);
 }
 
 static int
