@@ -58,12 +58,20 @@ ok "textfile: $G granted, $I ignored, $J junk lines, parsed by promtool and prom
 
 # The snapshot process's own file beside it: the relays it holds.
 S=$T/textfile/authrelay-snapshot.prom
-snap_has() { [ -s "$S" ] && [ "$(value "$S" authrelay_snapshot_delta_rows)" = "$G" ]; }
-wait_for 30 snap_has
+# The first base is built while the logins arrive: each relay is in the base
+# or in the delta after it, never in both (each was written once).
+snap_has() {
+	[ -s "$S" ] || return 1
+	local base delta
+	base=$(value "$S" authrelay_snapshot_base_relays) || return 1
+	delta=$(value "$S" authrelay_snapshot_delta_rows) || return 1
+	[ $((base + delta)) = "$G" ]
+}
+wait_for 60 snap_has
 promtool check metrics < "$S" || fail "promtool check metrics: $S"
 "$PY" -c "import sys; sys.exit(not 0 <= float('$(value "$S" authrelay_snapshot_age_seconds)') < 120)" ||
     fail "snapshot age"
-ok "snapshot textfile: $G relays in the delta, a current age"
+ok "snapshot textfile: $G relays in base and delta, a current age"
 
 # A database restart: down, then one reconnect.
 pg_stop
