@@ -45,7 +45,8 @@ ingest() {
 	watcher_start "queue_max = $((NINGEST + 1))"
 	start=$(date +%s.%N)
 	cat "$T/lines.$octet" >"$T/fifo"
-	wait_for 600 sql_is "$((before + NINGEST))" "SELECT count(*) FROM login_event"
+	wait_ingested 600 "$(last_ip "$octet" $((NINGEST - 1)))" "u$((NINGEST - 1))@example.org" \
+	    "$((before + NINGEST))"
 	end=$(date +%s.%N)
 	kill -TERM "$WATCHER_PID"; wait "$WATCHER_PID" || true
 	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'

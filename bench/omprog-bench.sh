@@ -87,7 +87,7 @@ ingest() {
 		start=$(now)
 		logger -u "$T/log.sock" -t dovecot -p mail.info -f "$T/bodies" ;;
 	esac
-	wait_for 600 sql_is "$N" "SELECT count(*) FROM login_event"
+	wait_ingested 600 "$(last_ip "$octet" $((N - 1)))" "u$((N - 1))@example.org" "$N"
 	end=$(now)
 	[ "$(sql "SELECT count(*) FROM relay")" = "$N" ] || fail "$how: relays missing"
 	case $how in
@@ -109,7 +109,7 @@ bodies "$BURST" 34 | sed 's/^/Nov 23 10:00:00 mx dovecot: /' > "$T/burst"
 watcher_start
 start=$(now)
 cat "$T/burst" > "$T/fifo"
-wait_for 1800 sql_is "$BURST" "SELECT count(*) FROM login_event"
+wait_ingested 1800 "$(last_ip 34 $((BURST - 1)))" "u$((BURST - 1))@example.org" "$BURST"
 end=$(now)
 hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$WATCHER_PID/status")
 kill -TERM "$WATCHER_PID"; wait "$WATCHER_PID" || true

@@ -32,7 +32,7 @@ run_throughput() {
 	watcher_start "batch_max = $batch" "queue_max = $((n + 1))"
 	start=$(date +%s.%N)
 	cat "$T/lines.$octet" > "$T/fifo"
-	wait_for 600 sql_is "$n" "SELECT count(*) FROM login_event"
+	wait_ingested 600 "$(last_ip "$octet" $((n - 1)))" "u$((n - 1))@example.org" "$n"
 	end=$(date +%s.%N)
 	kill -TERM "$WATCHER_PID"; wait "$WATCHER_PID" || true
 	awk -v s="$start" -v e="$end" 'BEGIN{printf "%.3f", e - s}'

@@ -156,7 +156,7 @@ connect_db(const struct config *cfg, const char *appname)
 {
 	static const char *const keys[] = { "connect_timeout",
 	    "application_name", "options", "dbname", NULL };
-	const char *values[] = { "5", appname, "-c statement_timeout=60000",
+	const char *values[] = { "5", appname, "-c statement_timeout=60000 -c jit=off",
 	    cfg->database, NULL };
 
 	return PQconnectdbParams(keys, values, 1);

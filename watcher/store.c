@@ -28,7 +28,11 @@
  * (omprog re-deliveries). The bounds come from this host's clock ($10,
  * Unix seconds) through to_timestamp(), which is immutable: PostgreSQL
  * then picks the one or two day partitions of login_event while
- * planning, instead of planning every day kept and pruning later.
+ * planning, instead of planning every day kept and pruning later. The
+ * check is a LATERAL ... LIMIT 1, one line_hash index probe per event:
+ * as an EXISTS the planner may hash the whole day's partition instead
+ * (it did, on a partition not yet analysed), a cost that grows with the
+ * audit trail rather than with the batch.
  * A login older than a revocation of its address (a tombstone, from any
  * host) is recorded as ignored, reason "revoked": a slow host never
  * undoes a revoke.
@@ -36,11 +40,7 @@
 static const char batch_sql[] =
 "WITH ev AS ("
 "  SELECT e.ip, e.username, e.parser, e.service, e.h,"
-"         e.redelivered OR EXISTS (SELECT 1 FROM login_event le"
-"           WHERE le.line_hash = e.h"
-"             AND le.at > to_timestamp($10::float8 - 3600 -"
-"                                      greatest($8::float8, 86400000) / 1000)"
-"             AND le.at < to_timestamp($10::float8 + 3600))"
+"         e.redelivered OR seen.h IS NOT NULL"
 "           OR row_number() OVER (PARTITION BY e.h ORDER BY e.n) > 1"
 "           AS redelivered,"
 "         now() - e.age * interval '1 second' AS at,"
@@ -51,6 +51,12 @@ static const char batch_sql[] =
 "  FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[],"
 "              $6::float8[], $7::boolean[], $9::bigint[]) WITH ORDINALITY"
 "       AS e(ip, username, parser, service, reason, age, redelivered, h, n)"
+"  LEFT JOIN LATERAL (SELECT le.line_hash AS h FROM login_event le"
+"    WHERE le.line_hash = e.h"
+"      AND le.at > to_timestamp($10::float8 - 3600 -"
+"                               greatest($8::float8, 86400000) / 1000)"
+"      AND le.at < to_timestamp($10::float8 + 3600)"
+"    LIMIT 1) seen ON true"
 "), audit AS ("
 "  INSERT INTO login_event (at, ip, username, parser, service, outcome,"
 "                           reason, expires_at, redelivered, line_hash)"
@@ -194,31 +200,40 @@ list_count(const char *s)
  * dropped, or a frozen server) would eat every attempt before the next
  * host is tried: after a timed-out attempt the next one starts at the
  * next host (host, hostaddr and port lists rotated alike).
+ *
+ * Unless the conninfo sets options of its own, JIT compilation is off
+ * for this session: the planner's cost of the batch statement crosses
+ * jit_above_cost, and compiling it took 1.4 s of a 1.7 s batch (issue 11).
  */
+#define STORE_SESSION_OPTIONS "-c jit=off"
+
 static PGconn *
 connect_start(const char *conninfo, unsigned first)
 {
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
 	const char **keys = NULL, **vals = NULL;
 	char *rotated[3] = { NULL, NULL, NULL };
-	unsigned n = 0, nr = 0;
+	unsigned n = 1, nr = 0;
 	size_t i = 0;
+	int have_options = 0;
 	PGconn *conn = NULL;
 
 	for (o = opts; o != NULL && o->keyword != NULL; o++)
 		if (o->val != NULL && (strcmp(o->keyword, "host") == 0 ||
-		    (n == 0 && strcmp(o->keyword, "hostaddr") == 0)))
+		    (n == 1 && strcmp(o->keyword, "hostaddr") == 0)))
 			n = list_count(o->val);
-	if (opts == NULL || n < 2 || first % n == 0 ||
-	    (keys = calloc((size_t)(o - opts) + 1, sizeof(*keys))) == NULL ||
-	    (vals = calloc((size_t)(o - opts) + 1, sizeof(*vals))) == NULL)
+	if (opts == NULL ||
+	    (keys = calloc((size_t)(o - opts) + 2, sizeof(*keys))) == NULL ||
+	    (vals = calloc((size_t)(o - opts) + 2, sizeof(*vals))) == NULL)
 		goto plain;
 	for (o = opts; o->keyword != NULL; o++) {
 		if (o->val == NULL)
 			continue;
 		keys[i] = o->keyword;
 		vals[i] = o->val;
-		if ((strcmp(o->keyword, "host") == 0 ||
+		have_options |= strcmp(o->keyword, "options") == 0;
+		if (n > 1 && first % n != 0 &&
+		    (strcmp(o->keyword, "host") == 0 ||
 		    strcmp(o->keyword, "hostaddr") == 0 ||
 		    strcmp(o->keyword, "port") == 0) && list_count(o->val) == n) {
 			if ((rotated[nr] = rotate_list(o->val, first % n)) == NULL)
@@ -226,6 +241,10 @@ connect_start(const char *conninfo, unsigned first)
 			vals[i] = rotated[nr++];
 		}
 		i++;
+	}
+	if (!have_options) {
+		keys[i] = "options";
+		vals[i] = STORE_SESSION_OPTIONS;
 	}
 	conn = PQconnectStartParams(keys, vals, 0);
 plain:

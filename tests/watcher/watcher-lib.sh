@@ -39,6 +39,18 @@ relay_count() { sql "SELECT count(*) FROM relay WHERE ip = '$1'"; }
 has_relay() { [ "$(relay_count "$1")" = 1 ]; }
 audit_count() { sql "SELECT count(*) FROM login_event WHERE ip = '$1' $2"; }
 
+# wait_ingested LIMIT IP USER TOTAL: the benches' end of an ingest run.
+# One connection writes the batches in order, so the run's last login (from
+# IP as USER) is committed last: wait for its audit row (an index probe;
+# counting the whole table every few milliseconds would steal a core from
+# the run being measured, more so the larger the audit trail), then check
+# that the table holds TOTAL rows.
+wait_ingested() {
+	wait_for "$1" sql_is t "SELECT EXISTS (SELECT 1 FROM login_event
+	    WHERE ip = '$2' AND username = '$3')"
+	assert_eq "$4" "$(sql "SELECT count(*) FROM login_event")" "audit rows after the run"
+}
+
 # rsyslog_start ACTION: a private rsyslogd whose local socket $T/log.sock
 # annotates each message with the sender's kernel credentials, and whose
 # mail.* lines go to ACTION (an rsyslog action(...) statement) with the
@@ -78,3 +90,6 @@ log_as() {
 		    logger -u "$T/log.sock" -t "$2" -p mail.notice -- "$3"
 	fi
 }
+
+# last_ip OCTET I: the address the benches' generators give login I.
+last_ip() { echo "$1.$((($2 >> 16) & 255)).$((($2 >> 8) & 255)).$(($2 & 255))"; }
