@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -34,6 +35,7 @@
 #define REBASE_MAX_AGE_MS (3600 * 1000)
 #define REBASE_RETRY_MS 5000
 #define WRITE_DUTY 4		/* writing the delta: at most 1/4 of the CPU */
+#define JOB_NICE 10		/* rebase and tcp_cdb rebuilds yield the CPU */
 #define ERR_MAX 512
 /* a delta naming this base matches no base: auth-wrap refuses */
 #define NO_BASE_ID "0000000000000000"
@@ -471,6 +473,12 @@ job_start(struct job *j, const struct config *cfg,
 		PGconn *conn;
 
 		close(p[0]);
+		/*
+		 * A full rebuild is background work: on a small machine it
+		 * must not take the CPU from the watcher's loop or from the
+		 * delta writes that grants wait for. Best effort.
+		 */
+		(void)setpriority(PRIO_PROCESS, 0, JOB_NICE);
 		conn = connect_db(cfg, "authrelayd-export");
 		if (PQstatus(conn) != CONNECTION_OK)
 			dprintf(p[1], "err %.*s\n",
