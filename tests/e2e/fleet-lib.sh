@@ -145,10 +145,29 @@ pidfile =
 CONF
 	ip netns exec "$P-$1" "$BIN/authrelayd" --sync -f -v -c "$d/authrelay.conf" > "$d/sync.log" 2>&1 &
 	track_pid $!
+	SYNC_PIDS+=($!)
 	ip netns exec "$P-$1" env AUTHRELAY_CONF="$d/authrelay.conf" \
 	    tcpserver -H -R -l "$1" "$2" 25 "$BIN/auth-wrap" \
 	    python3 "$TOP/tests/authwrap/smtp-responder.py" example.net 2>>"$d/tcpserver.err" &
 	track_pid $!
+}
+
+# fleet_stop_sync: TERM both SMTP hosts' --sync by PID and wait (5 s at
+# most each) while the network still stands; for `on_exit`, which runs
+# before lib.sh's exit removes the namespaces and TERMs what it tracked.
+# Once the bridge is gone, a --sync in the middle of a query on its live
+# standby (every cdb_interval) would block on the vanished connection,
+# not see its TERM, and be killed after 5 s.
+SYNC_PIDS=()
+fleet_stop_sync() {
+	local p i
+	for p in "${SYNC_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${SYNC_PIDS[@]}"; do
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.05
+		done
+	done
 }
 
 # fleet_up: the whole fleet, both SMTP hosts connected to the standby
