@@ -152,13 +152,21 @@ drop_connection(struct snap *s, const char *why)
 	    s->backoff_ms * 2;
 }
 
-/* A connection of our own; statements bounded so a hung server is noticed. */
+/*
+ * A connection of our own; statements bounded so a hung server is
+ * noticed, and over TCP keepalives and a send timeout so a network that
+ * drops everything is noticed within half a minute, not the kernel's
+ * hours. The conninfo in database overrides any of these.
+ */
 static PGconn *
 connect_db(const struct config *cfg, const char *appname)
 {
 	static const char *const keys[] = { "connect_timeout",
-	    "application_name", "options", "dbname", NULL };
-	const char *values[] = { "5", appname, "-c statement_timeout=60000 -c jit=off",
+	    "application_name", "options", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+	    "dbname", NULL };
+	const char *values[] = { "5", appname,
+	    "-c statement_timeout=60000 -c jit=off", "10", "5", "3", "20000",
 	    cfg->database, NULL };
 
 	return PQconnectdbParams(keys, values, 1);
@@ -457,7 +465,7 @@ job_start(struct job *j, const struct config *cfg,
     void (*fn)(const struct config *, PGconn *, int))
 {
 	int p[2];
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		log_sys(LOG_ERR, "event=job_failed job=%s what=pipe", j->name);
@@ -471,8 +479,18 @@ job_start(struct job *j, const struct config *cfg,
 	}
 	if (pid == 0) {
 		PGconn *conn;
+		sigset_t none;
 
 		close(p[0]);
+		/*
+		 * The loop blocks SIGTERM for its signalfd; the job must die of
+		 * it (job_stop), even inside a libpq call on a dead network,
+		 * and with its parent.
+		 */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(1);
 		/*
 		 * A full rebuild is background work: on a small machine it
 		 * must not take the CPU from the watcher's loop or from the
