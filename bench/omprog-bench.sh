@@ -18,6 +18,9 @@
 N=${BENCH_OMPROG_LOGINS:-20000}
 BURST=${BENCH_BURST_LINES:-500000}
 NUNB=${BENCH_OMPROG_UNBATCHED:-1000}
+# the recipe's queue.dequeueBatchSize unless BENCH_OMPROG_BATCH says otherwise
+DEQUEUE=${BENCH_OMPROG_BATCH:-$(sed -n 's/.*queue.dequeueBatchSize="\([0-9]*\)".*/\1/p' \
+    "$TOP/etc/rsyslog/authrelay-omprog.conf")}
 
 pg_start
 
@@ -46,10 +49,11 @@ CONF
 		    -e "s|/usr/local/bin/authrelayd|$BIN/authrelayd|" \
 		    -e "s|/etc/authrelay/authrelay.conf|$T/authrelay.conf|" \
 		    -e "s|/var/log/authrelayd.log|$T/watcher.log|" \
+		    -e "s|queue.dequeueBatchSize=\"[0-9]*\"|queue.dequeueBatchSize=\"$DEQUEUE\"|" \
 		    "$TOP/etc/rsyslog/$1.conf"
 	} > "$T/rsyslog.conf"
 	rm -f "$T/log.sock"
-	rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rs/pid" 2>"$T/rsyslog.err" &
+	rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rs/pid" >"$T/rsyslog.err" 2>&1 &
 	RSYSLOG_PID=$!
 	track_pid "$RSYSLOG_PID"
 	wait_for 10 test -S "$T/log.sock"
@@ -98,10 +102,12 @@ ingest() {
 	elapsed "$start" "$end"
 }
 
-cat_s=$(ingest cat 31)
-pipe_s=$(ingest pipe 32)
-omprog_s=$(ingest omprog 33)
-unb_s=$(ingest unbatched 35 "$NUNB")
+# In this shell, not in $(...): a run that fails must stop the bench and
+# its daemons (tracked here), not leave them holding a subshell's pipe.
+ingest cat 31 >"$T/took"; cat_s=$(cat "$T/took")
+ingest pipe 32 >"$T/took"; pipe_s=$(cat "$T/took")
+ingest omprog 33 >"$T/took"; omprog_s=$(cat "$T/took")
+ingest unbatched 35 "$NUNB" >"$T/took"; unb_s=$(cat "$T/took")
 
 # The burst: lines written into the FIFO at full speed.
 sql "TRUNCATE relay, login_event"
