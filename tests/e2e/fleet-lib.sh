@@ -15,6 +15,8 @@
 # socket in the filesystem: reachable from any namespace), an SMTP
 # host's snapshot HOST/relay.cdb and its --sync log HOST/sync.log.
 
+. "$TOP/tests/watcher/watcher-lib.sh"	# rsyslog_trusted_conf
+
 command -v tcpserver >/dev/null || skip "ucspi-tcp not installed"
 command -v rsyslogd >/dev/null || skip "rsyslog not installed"
 [ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
@@ -104,26 +106,10 @@ parsers = $TOP/parsers
 user =
 pidfile =
 CONF
-	cat > "$d/rsyslog.conf" <<CONF
-global(workDirectory="$d/rs" parser.escapeControlCharactersOnReceive="on")
-module(load="imuxsock" SysSock.Use="off")
-module(load="omprog")
-input(type="imuxsock" Socket="$d/log.sock" Annotate="on" ParseTrusted="on" UsePIDFromSystem="on")
-template(name="authrelay_trusted" type="list") {
-  constant(value="v1 t=") property(name="timegenerated" dateFormat="unixtimestamp")
-  constant(value=" uid=") property(name="\$!uid")
-  constant(value=" pid=") property(name="\$!pid")
-  constant(value=" in=") property(name="inputname")
-  constant(value=" from=") property(name="fromhost-ip")
-  constant(value=" prog=") property(name="programname")
-  constant(value=" msg=") property(name="rawmsg-after-pri" controlCharacters="escape" position.from="1" position.to="2000")
-  constant(value="\n")
-}
-mail.* action(type="omprog" binary="$BIN/authrelayd -f -c $d/authrelay.conf"
-    template="authrelay_trusted" confirmMessages="on" useTransactions="on"
-    confirmTimeout="60000" reportFailures="on" output="$d/watcher.log"
-    action.resumeRetryCount="-1" action.resumeInterval="1")
-CONF
+	rsyslog_trusted_conf "$d/rs" "$d/log.sock" "action(type=\"omprog\" binary=\"$BIN/authrelayd -f -c $d/authrelay.conf\"
+    template=\"authrelay_trusted\" confirmMessages=\"on\" useTransactions=\"on\"
+    confirmTimeout=\"60000\" reportFailures=\"on\" output=\"$d/watcher.log\"
+    action.resumeRetryCount=\"-1\" action.resumeInterval=\"1\")" > "$d/rsyslog.conf"
 	ip netns exec "$P-$1" rsyslogd -f "$d/rsyslog.conf" -i "$d/rs/pid" -n > "$d/rs/out" 2>&1 &
 	track_pid $!
 	wait_for 20 test -S "$d/log.sock"

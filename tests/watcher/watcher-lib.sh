@@ -58,17 +58,16 @@ wait_ingested() {
 	done
 }
 
-# rsyslog_start ACTION: a private rsyslogd whose local socket $T/log.sock
-# annotates each message with the sender's kernel credentials, and whose
-# mail.* lines go to ACTION (an rsyslog action(...) statement) with the
-# trusted template from etc/rsyslog/authrelay-trusted.conf's layout.
-rsyslog_start() {
-	mkdir -p "$T/rs"
-	cat > "$T/rs/rsyslog.conf" <<CONF
-global(workDirectory="$T/rs" parser.escapeControlCharactersOnReceive="on")
+# rsyslog_trusted_conf WORKDIR SOCKET ACTION: an rsyslog.conf whose local
+# SOCKET annotates each message with the sender's kernel credentials, and
+# whose mail.* lines go to ACTION (an rsyslog action(...) statement) with
+# the trusted template from etc/rsyslog/authrelay-trusted.conf's layout.
+rsyslog_trusted_conf() {
+	cat <<CONF
+global(workDirectory="$1" parser.escapeControlCharactersOnReceive="on")
 module(load="imuxsock" SysSock.Use="off")
 module(load="omprog")
-input(type="imuxsock" Socket="$T/log.sock" Annotate="on" ParseTrusted="on" UsePIDFromSystem="on")
+input(type="imuxsock" Socket="$2" Annotate="on" ParseTrusted="on" UsePIDFromSystem="on")
 template(name="authrelay_trusted" type="list") {
   constant(value="v1 t=") property(name="timegenerated" dateFormat="unixtimestamp")
   constant(value=" uid=") property(name="\$!uid")
@@ -79,8 +78,14 @@ template(name="authrelay_trusted" type="list") {
   constant(value=" msg=") property(name="rawmsg-after-pri" controlCharacters="escape" position.from="1" position.to="2000")
   constant(value="\n")
 }
-mail.* $1
+mail.* $3
 CONF
+}
+
+# rsyslog_start ACTION: a private rsyslogd on $T/log.sock (rsyslog_trusted_conf).
+rsyslog_start() {
+	mkdir -p "$T/rs"
+	rsyslog_trusted_conf "$T/rs" "$T/log.sock" "$1" > "$T/rs/rsyslog.conf"
 	rsyslogd -f "$T/rs/rsyslog.conf" -i "$T/rs/pid" -n > "$T/rs/out" 2>&1 &
 	RSYSLOG_PID=$!
 	track_pid "$RSYSLOG_PID"
