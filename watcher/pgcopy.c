@@ -144,7 +144,8 @@ pgcopy_rows(PGconn *conn, pgcopy_row_fn *fn, void *ctx, int64_t *bad_r,
 
 /*
  * Walk the active relays in one consistent snapshot; *now_r gets the
- * transaction time (unix seconds), the snapshot's build time.
+ * time the data is current as of (unix seconds; on a hot standby the
+ * last heartbeat replayed), the snapshot's build time.
  */
 int
 pgcopy_active(PGconn *conn, pgcopy_row_fn *fn, void *ctx, int64_t *now_r,
@@ -160,8 +161,8 @@ pgcopy_active(PGconn *conn, pgcopy_row_fn *fn, void *ctx, int64_t *now_r,
 		return -1;
 	/* in REPEATABLE READ, pg_current_snapshot() is the COPY's snapshot */
 	res = PQexecParams(conn,
-	    "SELECT floor(extract(epoch FROM now()))::bigint,"
-	    " pg_current_snapshot()::text,"
+	    "SELECT floor(extract(epoch FROM " PGSNAP_CURRENT_AS_OF_SQL
+	    "))::bigint, " PGSNAP_CURRENT_SQL ","
 	    " (SELECT id FROM authrelay_instance LIMIT 1)",
 	    0, NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {

@@ -49,7 +49,8 @@ int pgcopy_rows(PGconn *conn, pgcopy_row_fn *fn, void *ctx, int64_t *bad_r,
 
 /*
  * Walk the active relays (expires_at > now()) in one REPEATABLE READ
- * snapshot: *now_r gets the transaction time (unix seconds) and, when
+ * snapshot: *now_r gets the time the data is current as of (unix seconds;
+ * on a hot standby the last heartbeat replayed) and, when
  * snap_r is not NULL, the snapshot the rows were read in and the
  * database's instance id (PGCOPY_INSTANCE_MAX bytes at instance_r).
  * conn must be idle. 0, or -1 with "what: why" in err.

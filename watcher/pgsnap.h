@@ -18,6 +18,32 @@ struct pgsnap {
 	size_t nxip;
 };
 
+/*
+ * pg_current_snapshot() as text, and safe on a hot standby. A snapshot
+ * taken in recovery keeps every running xid out of the list that
+ * pg_current_snapshot() prints (they all sit in its subxip, which that
+ * function ignores), so a later read would skip a transaction that was
+ * running then and committed since. There only xmin is true: "xmin:xmin:"
+ * says that any transaction from xmin on may be unseen. The next read
+ * fetches a few rows again; it never misses one.
+ */
+#define PGSNAP_CURRENT_SQL \
+"(CASE WHEN pg_is_in_recovery() THEN" \
+" pg_snapshot_xmin(pg_current_snapshot())::text || ':' ||" \
+" pg_snapshot_xmin(pg_current_snapshot())::text || ':'" \
+" ELSE pg_current_snapshot()::text END)"
+
+/*
+ * As of when the data read is current: now on a primary; on a hot
+ * standby the primary's last heartbeat it has replayed (the writers'
+ * sweeper beats every sweep_interval), so replication lag counts in the
+ * snapshot's age and cdb_max_age fails closed when a standby falls
+ * behind or loses its primary. No heartbeat yet: the epoch (stale).
+ */
+#define PGSNAP_CURRENT_AS_OF_SQL \
+"CASE WHEN NOT pg_is_in_recovery() THEN now() ELSE coalesce((SELECT" \
+" least(now(), max(heartbeat)) FROM authrelay_instance), 'epoch') END"
+
 #define PGSNAP_XIP_MAX 65536	/* more than max_connections ever allows */
 
 /* Parse text into *s (xip allocated); 0, or -1 if malformed. */

@@ -42,17 +42,6 @@
 #define EVERYTHING_REVOKED "0.0.0.0"	/* the TRUNCATE tombstone */
 
 /*
- * As of when the data read is current: now on a primary; on a hot
- * standby the primary's last heartbeat it has replayed (the writers'
- * sweeper beats every sweep_interval), so replication lag counts in the
- * snapshot's age and cdb_max_age fails closed when a standby falls
- * behind or loses its primary. No heartbeat yet: the epoch (stale).
- */
-#define SNAPSHOT_CURRENT_AS_OF \
-"CASE WHEN NOT pg_is_in_recovery() THEN now() ELSE coalesce((SELECT" \
-" least(now(), max(heartbeat)) FROM authrelay_instance), 'epoch') END"
-
-/*
  * The tombstones and rows the snapshot $1/$2 did not see (tombstones
  * first: in one transaction a revoke then a grant leaves the grant),
  * then this read's own snapshot and time.
@@ -65,8 +54,8 @@ static const char fetch_sql[] =
 "       txid::text, NULL, NULL"
 "  FROM relay WHERE txid >= $1::xid8 OR txid = ANY ($2::xid8[])"
 " UNION ALL "
-"SELECT 2, NULL, NULL, NULL, NULL, pg_current_snapshot()::text,"
-"       floor(extract(epoch FROM " SNAPSHOT_CURRENT_AS_OF "))::bigint"
+"SELECT 2, NULL, NULL, NULL, NULL, " PGSNAP_CURRENT_SQL ","
+"       floor(extract(epoch FROM " PGSNAP_CURRENT_AS_OF_SQL "))::bigint"
 " ORDER BY 1";
 
 /* A child building a base or tcp_cdb; it reports one line on a pipe. */

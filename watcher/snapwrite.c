@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -447,9 +448,14 @@ snapwrite_postfix_map(PGconn *conn, const struct config *cfg,
 	int64_t now, bad = 0;
 	long n = -1;
 
+	/*
+	 * On a standby the read is as of the last heartbeat replayed: what
+	 * expired since then must not be written either.
+	 */
 	if (pgcopy_active(conn, map_row, &x, &now, NULL, NULL, &bad, err,
 	    errlen) == 0)
-		n = postfixmap_write(cfg->postfix_map, x.e, x.n, now, err,
+		n = postfixmap_write(cfg->postfix_map, x.e, x.n,
+		    now > (int64_t)time(NULL) ? now : (int64_t)time(NULL), err,
 		    errlen);
 	for (size_t i = 0; i < x.n; i++)
 		free((char *)x.e[i].ip);

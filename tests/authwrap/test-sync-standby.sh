@@ -38,6 +38,31 @@ dovecot_login anne 192.0.2.11 >&$FIFO_FD
 wait_for 20 aw_grants "$conf" 192.0.2.11
 ok "revoke and grant through the standby"
 
+# A writer's transaction still open on the primary while --sync reads the
+# standby: a snapshot taken in recovery keeps every running xid out of the
+# list pg_current_snapshot() prints, so the next read must not take that
+# list for the truth, or this relay is never fetched after its commit.
+mkfifo "$T/held.sql"
+psql -X -q -v ON_ERROR_STOP=1 <"$T/held.sql" >"$T/held.out" 2>&1 &
+HELD_PID=$!
+track_pid "$HELD_PID"
+exec {HELD}>"$T/held.sql"
+echo "BEGIN; INSERT INTO relay (ip, username, parser, service, first_seen," \
+    " last_seen, expires_at) VALUES ('192.0.2.13', 'held', 'manual', 'pop3'," \
+    " now(), now(), now() + interval '1 hour');" >&$HELD
+held_xid_running() { standby_sql "SELECT pg_snapshot_xmin(pg_current_snapshot()) < pg_snapshot_xmax(pg_current_snapshot())" | grep -qx t; }
+dovecot_login anne 192.0.2.14 >&$FIFO_FD	# a commit after it: the WAL holds the open xid
+wait_for 20 aw_grants "$conf" 192.0.2.14	# --sync read the standby while it ran
+wait_for 20 held_xid_running
+fetches() { grep -c 'event=sync_fetch ' "$T/sync.log"; }
+n=$(fetches)
+wait_for 20 eval '[ "$(fetches)" -gt "$n" ]'	# a read of the standby that saw it run
+echo "COMMIT;" >&$HELD
+exec {HELD}>&-
+wait "$HELD_PID" || fail "the held transaction failed: $(cat "$T/held.out")"
+wait_for 20 aw_grants "$conf" 192.0.2.13
+ok "a relay committed late on the primary reaches the SMTP host through the standby"
+
 # The standby stops replaying: its data ages, so does the snapshot
 standby_sql "SELECT pg_wal_replay_pause()" >/dev/null
 dovecot_login bert 192.0.2.12 >&$FIFO_FD
