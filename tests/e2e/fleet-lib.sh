@@ -15,7 +15,7 @@
 # socket in the filesystem: reachable from any namespace), an SMTP
 # host's snapshot HOST/relay.cdb and its --sync log HOST/sync.log.
 
-. "$TOP/tests/watcher/watcher-lib.sh"	# rsyslog_trusted_conf
+. "$TOP/tests/watcher/watcher-lib.sh"	# omprog_conf, rsyslog_trusted_conf
 
 command -v tcpserver >/dev/null || skip "ucspi-tcp not installed"
 command -v rsyslogd >/dev/null || skip "rsyslog not installed"
@@ -93,23 +93,9 @@ fleet_standby() {
 pop_host() { # NAME
 	local d=$T/$1
 	mkdir -p "$d/rs"
-	cat > "$d/authrelay.conf" <<CONF
-fifo = -
-confirm = yes
-confirm_journal = $d/omprog.journal
-input_format = trusted
-require_trusted = yes
-trusted_uids = vchkpw:0
-database = $WRITERS
-sweep_interval = 1s
-parsers = $TOP/parsers
-user =
-pidfile =
-CONF
-	rsyslog_trusted_conf "$d/rs" "$d/log.sock" "action(type=\"omprog\" binary=\"$BIN/authrelayd -f -c $d/authrelay.conf\"
-    template=\"authrelay_trusted\" confirmMessages=\"on\" useTransactions=\"on\"
-    confirmTimeout=\"60000\" reportFailures=\"on\" output=\"$d/watcher.log\"
-    action.resumeRetryCount=\"-1\" action.resumeInterval=\"1\")" > "$d/rsyslog.conf"
+	omprog_conf "$d/authrelay.conf" "$WRITERS" "sweep_interval = 1s"
+	rsyslog_trusted_conf "$d/rs" "$d/log.sock" \
+	    "$(omprog_action "$d/authrelay.conf" "$d/watcher.log" 60000)" > "$d/rsyslog.conf"
 	ip netns exec "$P-$1" rsyslogd -f "$d/rsyslog.conf" -i "$d/rs/pid" -n > "$d/rs/out" 2>&1 &
 	track_pid $!
 	wait_for 20 test -S "$d/log.sock"

@@ -28,25 +28,10 @@ fifo_writer_open
 fifo_login() { dovecot_login "u$1" "198.18.$2.$3" >&"$FIFO_FD"; }
 
 # The omprog watcher, started by rsyslog.
-cat > "$T/omprog.conf" <<CONF
-fifo = -
-confirm = yes
-confirm_journal = $T/omprog.journal
-input_format = trusted
-require_trusted = yes
-trusted_uids = vchkpw:0
-database = $MULTI
-sweep_interval = 1h
-parsers = $TOP/parsers
-user =
-pidfile =
-CONF
+omprog_conf "$T/omprog.conf" "$MULTI" "sweep_interval = 1h"
 "$BIN/authrelayd" -n -c "$T/omprog.conf" >/dev/null
-rsyslog_start "action(type=\"omprog\" binary=\"$BIN/authrelayd -f -c $T/omprog.conf\"
-    template=\"authrelay_trusted\" confirmMessages=\"on\" useTransactions=\"on\"
-    confirmTimeout=\"120000\" reportFailures=\"on\" output=\"$T/omprog.log\"
-    queue.type=\"LinkedList\" queue.size=\"10000\" queue.dequeueBatchSize=\"20\"
-    action.resumeRetryCount=\"-1\" action.resumeInterval=\"1\")"
+rsyslog_start "$(omprog_action "$T/omprog.conf" "$T/omprog.log" 120000 \
+    'queue.type="LinkedList" queue.size="10000" queue.dequeueBatchSize="20"')"
 omprog_login() {
 	log_as root vpopmail "vchkpw-pop3: (PLAIN) login success u$1@example.org:198.19.$2.$3"
 }

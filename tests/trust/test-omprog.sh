@@ -11,24 +11,10 @@
 N=${OMPROG_LOGINS:-10000}
 
 pg_start
-cat > "$T/authrelay.conf" <<CONF
-fifo = -
-confirm = yes
-confirm_journal = $T/omprog.journal
-input_format = trusted
-require_trusted = yes
-trusted_uids = vchkpw:0
-database = $AUTHRELAY_DB
-parsers = $TOP/parsers
-user =
-pidfile =
-CONF
+omprog_conf "$T/authrelay.conf" "$AUTHRELAY_DB"
 "$BIN/authrelayd" -n -c "$T/authrelay.conf" >/dev/null
-rsyslog_start "action(type=\"omprog\" binary=\"$BIN/authrelayd -f -c $T/authrelay.conf\"
-    template=\"authrelay_trusted\" confirmMessages=\"on\" useTransactions=\"on\"
-    confirmTimeout=\"60000\" reportFailures=\"on\" output=\"$T/watcher.log\"
-    queue.type=\"LinkedList\" queue.size=\"100000\" queue.dequeueBatchSize=\"500\"
-    action.resumeRetryCount=\"-1\" action.resumeInterval=\"1\")"
+rsyslog_start "$(omprog_action "$T/authrelay.conf" "$T/watcher.log" 60000 \
+    'queue.type="LinkedList" queue.size="100000" queue.dequeueBatchSize="500"')"
 
 # N logins sent as root straight to the socket (uid 0 by the kernel).
 python3 - "$T/log.sock" "$N" <<'PY' &

@@ -82,6 +82,39 @@ mail.* $3
 CONF
 }
 
+# omprog_conf FILE DATABASE [LINE...]: authrelayd as rsyslog's omprog
+# child (confirmed, its journal beside FILE), reading the trusted template
+# from vchkpw and root; LINEs are added as they are.
+omprog_conf() {
+	local f=$1 db=$2
+	shift 2
+	{
+		cat <<CONF
+fifo = -
+confirm = yes
+confirm_journal = $(dirname "$f")/omprog.journal
+input_format = trusted
+require_trusted = yes
+trusted_uids = vchkpw:0
+database = $db
+parsers = $TOP/parsers
+user =
+pidfile =
+CONF
+		[ $# -eq 0 ] || printf '%s\n' "$@"
+	} > "$f"
+}
+
+# omprog_action CONF OUTPUT TIMEOUT-MS [PARAMS]: the rsyslog action that
+# runs authrelayd -c CONF (omprog_conf) with confirmed transactions.
+omprog_action() {
+	printf 'action(type="omprog" binary="%s -f -c %s"\n' "$BIN/authrelayd" "$1"
+	printf '    template="authrelay_trusted" confirmMessages="on" useTransactions="on"\n'
+	printf '    confirmTimeout="%s" reportFailures="on" output="%s"\n' "$3" "$2"
+	[ -z "${4:-}" ] || printf '    %s\n' "$4"
+	printf '    action.resumeRetryCount="-1" action.resumeInterval="1")'
+}
+
 # rsyslog_start ACTION: a private rsyslogd on $T/log.sock (rsyslog_trusted_conf).
 rsyslog_start() {
 	mkdir -p "$T/rs"
