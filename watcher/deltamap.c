@@ -93,6 +93,17 @@ deltamap_set(struct deltamap *m, const char *ip, int64_t expires,
 	return 1;
 }
 
+const struct delta_entry *
+deltamap_get(const struct deltamap *m, const char *ip)
+{
+	const struct delta_entry *e;
+
+	if (m->cap == 0)
+		return NULL;
+	e = find_slot(m->slots, m->cap, ip);
+	return e->ip[0] != '\0' ? e : NULL;
+}
+
 size_t
 deltamap_prune(struct deltamap *m, const struct pgsnap *base)
 {

@@ -39,6 +39,10 @@ void deltamap_free(struct deltamap *m);
 int deltamap_set(struct deltamap *m, const char *ip, int64_t expires,
     const char *user, uint64_t txid);
 
+/* The entry for ip (canonical text), or NULL. */
+const struct delta_entry *deltamap_get(const struct deltamap *m,
+    const char *ip);
+
 /* Drop every entry whose transaction the base snapshot saw. */
 size_t deltamap_prune(struct deltamap *m, const struct pgsnap *base);
 

@@ -85,6 +85,9 @@ struct snap {
 	dev_t base_dev;
 	ino_t base_ino;
 	int64_t last_rebase_ms, next_rebase_ms;
+	int64_t last_db_rebase_ms;	/* the last base read from the database */
+	int rebase_from_db;	/* the running rebase reads the database */
+	char rebase_over[RELAYCDB_ID_LEN + 1];	/* the base it started on */
 	/* the delta: every change the base did not see, up to "seen" */
 	struct deltamap delta;
 	struct pgsnap seen;
@@ -375,6 +378,7 @@ adopt_base(struct snap *s, const char *path)
 	s->have_base = 1;
 	s->need_fetch = 1;
 	s->last_rebase_ms = clock_ms();	/* its age on disk is not known: from now */
+	s->last_db_rebase_ms = s->last_rebase_ms;
 	note_base_file(s);
 	log_info("event=base_adopted id=%s relays=%lld", s->base_id,
 	    (long long)s->base_count);
@@ -448,10 +452,15 @@ write_if_due(struct snap *s, int64_t now)
 		write_delta(s, ids, 1);
 }
 
-/* Fork a job: fn runs in the child with its own connection. */
+/* A job's work in the child; it reports one line on out. */
+typedef void job_fn(const struct snap *s, PGconn *conn, int out);
+
+/*
+ * Fork a job: fn runs in the child on its copy of s, with a connection
+ * of its own if want_db (else conn is NULL).
+ */
 static void
-job_start(struct job *j, const struct config *cfg,
-    void (*fn)(const struct config *, PGconn *, int))
+job_start(struct job *j, const struct snap *s, job_fn *fn, int want_db)
 {
 	int p[2];
 	pid_t pid, parent = getpid();
@@ -486,13 +495,17 @@ job_start(struct job *j, const struct config *cfg,
 		 * delta writes that grants wait for. Best effort.
 		 */
 		(void)setpriority(PRIO_PROCESS, 0, JOB_NICE);
-		conn = connect_db(cfg, "authrelayd-export");
+		if (!want_db) {
+			fn(s, NULL, p[1]);
+			_exit(0);
+		}
+		conn = connect_db(s->cfg, "authrelayd-export");
 		if (PQstatus(conn) != CONNECTION_OK)
 			dprintf(p[1], "err %.*s\n",
 			    (int)strcspn(PQerrorMessage(conn), "\n"),
 			    PQerrorMessage(conn));
 		else
-			fn(cfg, conn, p[1]);
+			fn(s, conn, p[1]);
 		/* _exit: the parent's connection must not be closed from here */
 		_exit(0);
 	}
@@ -504,22 +517,48 @@ job_start(struct job *j, const struct config *cfg,
 }
 
 static void
-rebase_child(const struct config *cfg, PGconn *conn, int out)
+report_base(int out, int rc, const struct snapbase *b, const char *err)
+{
+	if (rc < 0)
+		dprintf(out, "err %s\n", err);
+	else
+		dprintf(out, "ok %lld %lld %s\n", (long long)b->count,
+		    (long long)b->skipped, b->tmp);
+}
+
+/* A base read from the database: every active relay. */
+static void
+rebase_child(const struct snap *s, PGconn *conn, int out)
 {
 	struct snapbase b;
 	char err[ERR_MAX];
 
-	if (snapwrite_base(conn, cfg, &b, err, sizeof(err)) < 0)
-		dprintf(out, "err %s\n", err);
-	else
-		dprintf(out, "ok %lld %lld %s\n", (long long)b.count,
-		    (long long)b.skipped, b.tmp);
+	report_base(out, snapwrite_base(conn, s->cfg, &b, err, sizeof(err)), &b,
+	    err);
+}
+
+/*
+ * A base made of the one on disk and the delta, which holds every change
+ * since that base's snapshot: no read of the database at all, so a
+ * burst of logins that outgrows the delta costs the database nothing.
+ */
+static void
+merge_child(const struct snap *s, PGconn *conn, int out)
+{
+	struct snapbase b;
+	char err[ERR_MAX];
+
+	(void)conn;
+	report_base(out, snapwrite_merge_base(s->cfg, s->base_id, &s->delta,
+	    &s->seen, s->built, s->base_instance, (int64_t)time(NULL), &b, err,
+	    sizeof(err)), &b, err);
 }
 
 /* The full tables: tcp_cdb and postfix_map, whichever are set. */
 static void
-tcp_child(const struct config *cfg, PGconn *conn, int out)
+tcp_child(const struct snap *s, PGconn *conn, int out)
 {
+	const struct config *cfg = s->cfg;
 	struct snapwrite_tcp_stats st = { 0 };
 	char err[ERR_MAX];
 	long map = 0;
@@ -553,7 +592,20 @@ rebase_due(const struct snap *s, int64_t now)
 	if (s->delta.count > REBASE_MIN_ROWS &&
 	    s->delta.count > (size_t)s->base_count / REBASE_FRACTION)
 		return 1;
-	return s->delta.count > 0 && now - s->last_rebase_ms >= REBASE_MAX_AGE_MS;
+	return s->delta.count > 0 &&
+	    now - s->last_db_rebase_ms >= REBASE_MAX_AGE_MS;
+}
+
+/*
+ * From the database at first, after a reset, and at least every
+ * REBASE_MAX_AGE_MS (so nothing a merge could miss outlives that);
+ * otherwise the base on disk and the delta are merged.
+ */
+static int
+rebase_reads_db(const struct snap *s, int64_t now)
+{
+	return !s->have_base || !s->have_seen ||
+	    now - s->last_db_rebase_ms >= REBASE_MAX_AGE_MS;
 }
 
 /*
@@ -625,8 +677,11 @@ install_base(struct snap *s, const char *tmp, int64_t took_ms)
 	s->rebases++;
 	s->last_rebase_took_ms = took_ms;
 	s->last_rebase_ms = clock_ms();
-	log_info("event=rebase relays=%lld delta=%zu ms=%lld", (long long)count,
-	    s->delta.count, (long long)took_ms);
+	if (s->rebase_from_db)
+		s->last_db_rebase_ms = s->last_rebase_ms;
+	log_info("event=rebase relays=%lld delta=%zu ms=%lld from=%s",
+	    (long long)count, s->delta.count, (long long)took_ms,
+	    s->rebase_from_db ? "database" : "delta");
 	return;
 fail:
 	unlink(tmp);
@@ -667,10 +722,21 @@ job_read(struct snap *s, struct job *j)
 		int at = -1;
 
 		if (sscanf(j->line, "ok %lld %lld %n", &count, &skipped,
-		    &at) == 2 && at > 0)
-			install_base(s, j->line + at, took);
-		else
+		    &at) != 2 || at <= 0)
 			log_err("event=rebase_failed error=\"bad report\"");
+		else if (strcmp(s->rebase_over, s->have_base ? s->base_id :
+		    "") != 0) {
+			/*
+			 * Another base was adopted meanwhile (export-cdb): it
+			 * may hold changes that neither this one nor the delta
+			 * has. Start again from it.
+			 */
+			log_err("event=rebase_failed error=\"the base was replaced"
+			    " while it was built\"");
+			unlink(j->line + at);
+			s->next_rebase_ms = 0;
+		} else
+			install_base(s, j->line + at, took);
 	} else
 		log_debug("event=tcp_cdb_written report=\"%s\" ms=%lld",
 		    j->line + 3, (long long)took);
@@ -691,9 +757,14 @@ static void
 start_jobs(struct snap *s, int64_t now)
 {
 	if (rebase_due(s, now)) {
-		log_info("event=rebase_started delta=%zu base=%lld",
-		    s->delta.count, (long long)s->base_count);
-		job_start(&s->rebase, s->cfg, rebase_child);
+		s->rebase_from_db = rebase_reads_db(s, now);
+		snprintf(s->rebase_over, sizeof(s->rebase_over), "%s",
+		    s->have_base ? s->base_id : "");
+		log_info("event=rebase_started delta=%zu base=%lld from=%s",
+		    s->delta.count, (long long)s->base_count,
+		    s->rebase_from_db ? "database" : "delta");
+		job_start(&s->rebase, s, s->rebase_from_db ? rebase_child :
+		    merge_child, s->rebase_from_db);
 		if (s->rebase.pid < 0)
 			s->next_rebase_ms = now + REBASE_RETRY_MS;
 	}
@@ -703,7 +774,7 @@ start_jobs(struct snap *s, int64_t now)
 		s->tcp_dirty = 0;
 		s->last_tcp_ms = now;
 		s->next_tcp_ms = now + s->cfg->cdb_interval_ms;
-		job_start(&s->tcp, s->cfg, tcp_child);
+		job_start(&s->tcp, s, tcp_child, 1);
 	}
 }
 

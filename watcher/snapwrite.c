@@ -96,6 +96,7 @@ new_id(char id[RELAYCDB_ID_LEN + 1])
 struct base_ctx {
 	const struct config *cfg;
 	struct outcdb *out;
+	int64_t now;		/* merging: what expired by now is left out */
 	int64_t count, skipped;
 	char *err;
 	size_t errlen;
@@ -204,6 +205,137 @@ snapwrite_base(PGconn *conn, const struct config *cfg, struct snapbase *b_r,
     char *err, size_t errlen)
 {
 	return build_base(conn, cfg, b_r, 0, err, errlen);
+}
+
+/* deltamap_fn: a delta entry still granting goes into the merged base. */
+static int
+merge_delta_row(void *vctx, const struct delta_entry *e)
+{
+	struct base_ctx *x = vctx;
+	struct ipaddr addr;
+	const char *why;
+
+	if (e->expires <= x->now)
+		return 0;	/* revoked (a tombstone) or expired */
+	if (ipaddr_parse(e->ip, strlen(e->ip), &addr, &why) < 0) {
+		x->skipped++;
+		return 0;
+	}
+	return base_row(x, &addr, e->ip, e->expires, e->user);
+}
+
+/* The old base's relays that the delta does not override, still active. */
+static int
+merge_old_records(struct cdb *c, const struct deltamap *m,
+    struct base_ctx *x)
+{
+	char key[RELAYCDB_VALUE_MAX], val[RELAYCDB_VALUE_MAX];
+	struct relaycdb_entry e;
+	struct ipaddr addr;
+	const char *why;
+	unsigned pos, klen, vlen;
+	int r;
+
+	cdb_seqinit(&pos, c);
+	while ((r = cdb_seqnext(&pos, c)) > 0) {
+		klen = cdb_keylen(c);
+		vlen = cdb_datalen(c);
+		if (klen == 0 || klen >= sizeof(key) || vlen >= sizeof(val) ||
+		    cdb_read(c, key, klen, cdb_keypos(c)) < 0 ||
+		    cdb_read(c, val, vlen, cdb_datapos(c)) < 0)
+			break;
+		key[klen] = '\0';
+		if (key[0] == '!' || deltamap_get(m, key) != NULL)
+			continue;	/* its own records; the delta's state wins */
+		if (relaycdb_parse(val, vlen, &e, &why) < 0 ||
+		    ipaddr_parse(key, klen, &addr, &why) < 0) {
+			x->skipped++;
+			continue;
+		}
+		if (e.expires > x->now && base_row(x, &addr, key, e.expires,
+		    e.user) < 0)
+			return -1;
+	}
+	if (r != 0) {
+		snprintf(x->err, x->errlen, "%s: unreadable record",
+		    x->cfg->cdb_file);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open cfg->cdb_file if it is ours and the base named base_id. */
+static int
+open_own_base(const struct config *cfg, const char *base_id, struct cdb *c,
+    char *err, size_t errlen)
+{
+	struct relaycdb_meta meta;
+	const char *why = "not the base the delta belongs to";
+	int fd = open(cfg->cdb_file, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", cfg->cdb_file, strerror(errno));
+		return -1;
+	}
+	if (relaylookup_check_file(fd, cfg, &why) < 0 ||
+	    relaycdb_read_meta(fd, RELAYCDB_META_KEY, &meta, &why) < 0 ||
+	    meta.ids != 1 || strcmp(meta.id[0], base_id) != 0 ||
+	    (why = "not a cdb", cdb_init(c, fd) < 0)) {
+		snprintf(err, errlen, "%s: %s", cfg->cdb_file, why);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+snapwrite_merge_base(const struct config *cfg, const char *base_id,
+    const struct deltamap *m, const struct pgsnap *seen, int64_t built,
+    const char *instance, int64_t now, struct snapbase *b, char *err,
+    size_t errlen)
+{
+	struct outcdb out = { .open = 0 };
+	struct base_ctx x = { .cfg = cfg, .out = &out, .now = now,
+	    .err = err, .errlen = errlen };
+	struct cdb old;
+	int fd, rc;
+
+	memset(b, 0, sizeof(*b));
+	if (new_id(b->id) < 0) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	if ((fd = open_own_base(cfg, base_id, &old, err, errlen)) < 0)
+		return -1;
+	if (out_open(&out, cfg->cdb_file, err, errlen) < 0) {
+		cdb_free(&old);
+		close(fd);
+		return -1;
+	}
+	rc = merge_old_records(&old, m, &x);
+	cdb_free(&old);
+	close(fd);
+	if (rc < 0 || deltamap_each(m, merge_delta_row, &x) != 0)
+		goto fail;
+	if (pgsnap_copy(&b->snap, seen) < 0) {
+		snprintf(err, errlen, "snapshot record: out of memory");
+		goto fail;
+	}
+	b->built = built;
+	b->count = x.count;
+	b->skipped = x.skipped;
+	snprintf(b->instance, sizeof(b->instance), "%s", instance);
+	snprintf(b->tmp, sizeof(b->tmp), "%s", out.af.tmp);
+	if (base_meta(&out, b, err, errlen) < 0 ||
+	    out_finish(&out, 0, err, errlen) < 0)
+		goto fail;
+	return 0;
+fail:
+	out_abort(&out);
+	pgsnap_free(&b->snap);
+	b->tmp[0] = '\0';
+	return -1;
 }
 
 int

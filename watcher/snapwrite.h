@@ -42,6 +42,19 @@ struct snapbase {
 int snapwrite_base(PGconn *conn, const struct config *cfg,
     struct snapbase *b_r, char *err, size_t errlen);
 
+/*
+ * A new base without reading the database, as snapwrite_base writes one
+ * (under b_r->tmp, not installed): the records of cfg->cdb_file, which
+ * must be ours and the base named base_id, overlaid with m, the delta
+ * that holds every change since that base's snapshot up to the read
+ * seen (current as of built, of database instance). What is revoked,
+ * expired by now or never_relay is left out; its snapshot is seen.
+ */
+int snapwrite_merge_base(const struct config *cfg, const char *base_id,
+    const struct deltamap *m, const struct pgsnap *seen, int64_t built,
+    const char *instance, int64_t now, struct snapbase *b_r, char *err,
+    size_t errlen);
+
 /* cfg->cdb_file with RELAYCDB_DELTA_SUFFIX; -1 if too long. */
 int snapwrite_delta_path(const struct config *cfg, char *out, size_t outlen);
 

@@ -289,6 +289,62 @@ test_pgsnap(void)
 	CHECK(pgsnap_parse("99999999999999999999:9:", &s) == -1);
 }
 
+/*
+ * A base merged from the one on disk and the delta: untouched relays
+ * stay, the delta's state wins (a grant, a new user, a revoke), what
+ * has expired or may never relay is left out, and only the base the
+ * delta belongs to is merged.
+ */
+static void
+test_merge(void)
+{
+	const char *base[] = { "192.0.2.1", num(now + 600), "anne",
+	    "192.0.2.2", num(now + 600), "bert",
+	    "192.0.2.3", num(now - 5), "cleo",
+	    "192.0.2.4", num(now + 600), "dora",
+	    "127.0.0.1", num(now + 600), "loop", NULL };
+	char err[256], id[RELAYCDB_ID_LEN + 1], inst[PGCOPY_INSTANCE_MAX];
+	char delta[160];
+	struct deltamap m;
+	struct pgsnap seen, bs;
+	struct snapbase b;
+	const char *why;
+	int64_t count;
+
+	snprintf(delta, sizeof(delta), "%s%s", cfg.cdb_file,
+	    RELAYCDB_DELTA_SUFFIX);
+	unlink(delta);
+	write_base(cfg.cdb_file, ID_A, base);
+	deltamap_init(&m);
+	CHECK(deltamap_set(&m, "192.0.2.2", 0, "-", 200) == 1);
+	CHECK(deltamap_set(&m, "192.0.2.4", now + 900, "dora2", 201) == 1);
+	CHECK(deltamap_set(&m, "192.0.2.5", now + 900, "emil", 202) == 1);
+	CHECK(deltamap_set(&m, "192.0.2.6", now - 1, "finn", 203) == 1);
+	CHECK(pgsnap_parse("204:206:205", &seen) == 0);
+	CHECK(snapwrite_merge_base(&cfg, ID_B, &m, &seen, now, "db1", now, &b,
+	    err, sizeof(err)) < 0);	/* the delta is not of this base */
+	CHECK(strstr(err, "not the base") != NULL);
+	CHECK(snapwrite_merge_base(&cfg, ID_A, &m, &seen, now, "db1", now, &b,
+	    err, sizeof(err)) == 0);
+	CHECK(b.count == 3);	/* anne, dora2, emil */
+	CHECK(snapwrite_read_base(b.tmp, &cfg, id, &count, &bs, inst,
+	    &why) == 0);
+	CHECK(count == 3 && strcmp(id, b.id) == 0 && strcmp(inst, "db1") == 0);
+	CHECK(bs.xmin == 204 && bs.xmax == 206 && bs.nxip == 1 &&
+	    bs.xip[0] == 205);
+	CHECK(rename(b.tmp, cfg.cdb_file) == 0);
+	DECIDES("192.0.2.1", "relay anne");
+	DECIDES("192.0.2.2", "none");
+	DECIDES("192.0.2.3", "none");
+	DECIDES("192.0.2.4", "relay dora2");
+	DECIDES("192.0.2.5", "relay emil");
+	DECIDES("192.0.2.6", "none");
+	pgsnap_free(&bs);
+	pgsnap_free(&b.snap);
+	pgsnap_free(&seen);
+	deltamap_free(&m);
+}
+
 static void
 test_deltamap_growth(void)
 {
@@ -335,6 +391,7 @@ main(void)
 	test_rebase();
 	test_crash_and_mismatch();
 	test_file_checks();
+	test_merge();
 
 	config_free(&cfg);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
