@@ -163,6 +163,30 @@ base_meta(struct outcdb *o, const struct snapbase *b, char *err,
 	return rc;
 }
 
+/* A base that will not be: its temp file and snapshot go. */
+static void
+drop_base(struct outcdb *out, struct snapbase *b)
+{
+	out_abort(out);
+	pgsnap_free(&b->snap);
+	b->tmp[0] = '\0';
+}
+
+/* The records are written: the count, the metadata, a durable file. */
+static int
+finish_base(struct outcdb *out, struct snapbase *b, int64_t count,
+    int64_t skipped, int install, char *err, size_t errlen)
+{
+	b->count = count;
+	b->skipped = skipped;
+	snprintf(b->tmp, sizeof(b->tmp), "%s", out->af.tmp);
+	if (base_meta(out, b, err, errlen) == 0 &&
+	    out_finish(out, install, err, errlen) == 0)
+		return 0;
+	drop_base(out, b);
+	return -1;
+}
+
 static int
 build_base(PGconn *conn, const struct config *cfg, struct snapbase *b,
     int install, char *err, size_t errlen)
@@ -184,20 +208,12 @@ build_base(PGconn *conn, const struct config *cfg, struct snapbase *b,
 	if (out_open(&out, cfg->cdb_file, err, errlen) < 0)
 		return -1;
 	if (pgcopy_active(conn, base_row, &x, &b->built, &b->snap, b->instance,
-	    &bad, err, errlen) < 0)
-		goto fail;
-	b->count = x.count;
-	b->skipped = x.skipped + bad;
-	snprintf(b->tmp, sizeof(b->tmp), "%s", out.af.tmp);
-	if (base_meta(&out, b, err, errlen) < 0 ||
-	    out_finish(&out, install, err, errlen) < 0)
-		goto fail;
-	return 0;
-fail:
-	out_abort(&out);
-	pgsnap_free(&b->snap);
-	b->tmp[0] = '\0';
-	return -1;
+	    &bad, err, errlen) < 0) {
+		drop_base(&out, b);
+		return -1;
+	}
+	return finish_base(&out, b, x.count, x.skipped + bad, install, err,
+	    errlen);
 }
 
 int
@@ -316,26 +332,19 @@ snapwrite_merge_base(const struct config *cfg, const char *base_id,
 	rc = merge_old_records(&old, m, &x);
 	cdb_free(&old);
 	close(fd);
-	if (rc < 0 || deltamap_each(m, merge_delta_row, &x) != 0)
-		goto fail;
-	if (pgsnap_copy(&b->snap, seen) < 0) {
+	if (rc == 0 && deltamap_each(m, merge_delta_row, &x) != 0)
+		rc = -1;
+	if (rc == 0 && pgsnap_copy(&b->snap, seen) < 0) {
 		snprintf(err, errlen, "snapshot record: out of memory");
-		goto fail;
+		rc = -1;
+	}
+	if (rc < 0) {
+		drop_base(&out, b);
+		return -1;
 	}
 	b->built = built;
-	b->count = x.count;
-	b->skipped = x.skipped;
 	snprintf(b->instance, sizeof(b->instance), "%s", instance);
-	snprintf(b->tmp, sizeof(b->tmp), "%s", out.af.tmp);
-	if (base_meta(&out, b, err, errlen) < 0 ||
-	    out_finish(&out, 0, err, errlen) < 0)
-		goto fail;
-	return 0;
-fail:
-	out_abort(&out);
-	pgsnap_free(&b->snap);
-	b->tmp[0] = '\0';
-	return -1;
+	return finish_base(&out, b, x.count, x.skipped, 0, err, errlen);
 }
 
 int
