@@ -711,9 +711,12 @@ job_read(struct snap *s, struct job *j)
 	if (strncmp(j->line, "ok ", 3) != 0) {
 		log_err("event=%s_failed error=\"%s\"", j->name,
 		    j->len > 4 ? j->line + 4 : "no report from the child");
-		if (j == &s->rebase)
+		if (j == &s->rebase) {
 			s->next_rebase_ms = clock_ms() + REBASE_RETRY_MS;
-		else
+			/* a merge that failed is not tried again: read the table */
+			if (!s->rebase_from_db)
+				s->last_db_rebase_ms = clock_ms() - REBASE_MAX_AGE_MS;
+		} else
 			s->tcp_dirty = 1;
 		return;
 	}

@@ -78,6 +78,20 @@ verify_clean() { [ "$(AUTHRELAY_CONF=$conf "$TOOL" verify | tail -n 1)" = "diffe
 wait_for 20 verify_clean
 ok "rebase"
 
+# A base the merge cannot trust (a file someone else owns): the merge
+# fails, and the next base is read from the database instead.
+chown nobody "$T/relay.cdb"
+sql "INSERT INTO relay (ip, username, parser, service, first_seen, last_seen,
+    expires_at) SELECT '10.11.0.0'::inet + g, 'more' || g, 't', 'pop3', now(),
+    now(), now() + interval '10 minutes' FROM generate_series(1, 5000) g"
+wait_for 30 grep -q 'event=rebase_failed' "$T/sync.log"
+db_rebases() { [ "$(grep -c 'event=rebase relays=[0-9]* .* from=database' "$T/sync.log")" -ge 2 ]; }
+wait_for 30 db_rebases
+wait_for 10 aw_grants "$conf" 10.11.19.136
+aw_grants "$conf" 10.10.19.136 || fail "a relay lost in the rebase from the database"
+wait_for 20 verify_clean
+ok "a merge that fails gives way to a base read from the database"
+
 # TRUNCATE revokes everything at once (no row triggers fire): refused
 # until a new base is in place, then new grants work again
 sql "TRUNCATE relay"
