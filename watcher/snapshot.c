@@ -581,6 +581,13 @@ has_full_tables(const struct config *cfg)
 	return cfg->tcp_cdb[0] != '\0' || cfg->postfix_map[0] != '\0';
 }
 
+/* An hour since the last base read from the database. */
+static int
+db_read_due(const struct snap *s, int64_t now)
+{
+	return now - s->last_db_rebase_ms >= REBASE_MAX_AGE_MS;
+}
+
 static int
 rebase_due(const struct snap *s, int64_t now)
 {
@@ -592,8 +599,7 @@ rebase_due(const struct snap *s, int64_t now)
 	if (s->delta.count > REBASE_MIN_ROWS &&
 	    s->delta.count > (size_t)s->base_count / REBASE_FRACTION)
 		return 1;
-	return s->delta.count > 0 &&
-	    now - s->last_db_rebase_ms >= REBASE_MAX_AGE_MS;
+	return s->delta.count > 0 && db_read_due(s, now);
 }
 
 /*
@@ -604,8 +610,7 @@ rebase_due(const struct snap *s, int64_t now)
 static int
 rebase_reads_db(const struct snap *s, int64_t now)
 {
-	return !s->have_base || !s->have_seen ||
-	    now - s->last_db_rebase_ms >= REBASE_MAX_AGE_MS;
+	return !s->have_base || !s->have_seen || db_read_due(s, now);
 }
 
 /*

@@ -280,29 +280,55 @@ merge_old_records(struct cdb *c, const struct deltamap *m,
 	return 0;
 }
 
-/* Open cfg->cdb_file if it is ours and the base named base_id. */
+/*
+ * Open the base at path if it is ours (relaylookup_check_file) and has
+ * the one id a base carries; its metadata into *meta_r. fd, or -1 with
+ * *why_r.
+ */
+static int
+open_base(const char *path, const struct config *cfg,
+    struct relaycdb_meta *meta_r, const char **why_r)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		*why_r = strerror(errno);
+		return -1;
+	}
+	if (relaylookup_check_file(fd, cfg, why_r) < 0 ||
+	    relaycdb_read_meta(fd, RELAYCDB_META_KEY, meta_r, why_r) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (meta_r->ids != 1) {
+		*why_r = "no base id (written by an older version)";
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Open cfg->cdb_file as a cdb if it is the base named base_id. */
 static int
 open_own_base(const struct config *cfg, const char *base_id, struct cdb *c,
     char *err, size_t errlen)
 {
 	struct relaycdb_meta meta;
-	const char *why = "not the base the delta belongs to";
-	int fd = open(cfg->cdb_file, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
-	    O_CLOEXEC);
+	const char *why;
+	int fd = open_base(cfg->cdb_file, cfg, &meta, &why);
 
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", cfg->cdb_file, strerror(errno));
-		return -1;
-	}
-	if (relaylookup_check_file(fd, cfg, &why) < 0 ||
-	    relaycdb_read_meta(fd, RELAYCDB_META_KEY, &meta, &why) < 0 ||
-	    meta.ids != 1 || strcmp(meta.id[0], base_id) != 0 ||
-	    (why = "not a cdb", cdb_init(c, fd) < 0)) {
-		snprintf(err, errlen, "%s: %s", cfg->cdb_file, why);
+	if (fd < 0)
+		;	/* why says it */
+	else if (strcmp(meta.id[0], base_id) != 0)
+		why = "not the base the delta belongs to";
+	else if (cdb_init(c, fd) < 0)
+		why = "not a cdb";
+	else
+		return fd;
+	snprintf(err, errlen, "%s: %s", cfg->cdb_file, why);
+	if (fd >= 0)
 		close(fd);
-		return -1;
-	}
-	return fd;
+	return -1;
 }
 
 int
@@ -428,20 +454,10 @@ snapwrite_read_base(const char *path, const struct config *cfg,
 	struct relaycdb_meta meta;
 	char *text = NULL;
 	unsigned len;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
-	    O_CLOEXEC), rc = -1;
+	int fd = open_base(path, cfg, &meta, why_r), rc = -1;
 
-	if (fd < 0) {
-		*why_r = strerror(errno);
+	if (fd < 0)
 		return -1;
-	}
-	if (relaylookup_check_file(fd, cfg, why_r) < 0 ||
-	    relaycdb_read_meta(fd, RELAYCDB_META_KEY, &meta, why_r) < 0)
-		goto out;
-	if (meta.ids != 1) {
-		*why_r = "no base id (written by an older version)";
-		goto out;
-	}
 	if (cdb_seek(fd, SNAPWRITE_PGSNAP_KEY, strlen(SNAPWRITE_PGSNAP_KEY),
 	    &len) <= 0 || len > SNAPWRITE_PGSNAP_MAX ||
 	    (text = malloc(len + 1)) == NULL || read(fd, text, len) != (ssize_t)len) {
