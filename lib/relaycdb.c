@@ -198,6 +198,28 @@ relaycdb_parse_meta(const char *val, size_t len, struct relaycdb_meta *m_r,
 	return 0;
 }
 
+static int
+record_copy(struct cdb *c, unsigned pos, unsigned len, char *out,
+    size_t outlen)
+{
+	if (len >= outlen || cdb_read(c, out, len, pos) < 0)
+		return -1;
+	out[len] = '\0';
+	return (int)len;
+}
+
+int
+relaycdb_record_key(struct cdb *c, char *out, size_t outlen)
+{
+	return record_copy(c, cdb_keypos(c), cdb_keylen(c), out, outlen);
+}
+
+int
+relaycdb_record_value(struct cdb *c, char *out, size_t outlen)
+{
+	return record_copy(c, cdb_datapos(c), cdb_datalen(c), out, outlen);
+}
+
 int
 relaycdb_meta_has_id(const struct relaycdb_meta *m, const char *id)
 {

@@ -112,4 +112,13 @@ int relaycdb_read_meta(int fd, const char *key, struct relaycdb_meta *m_r,
 /* Does the meta record list base id? */
 int relaycdb_meta_has_id(const struct relaycdb_meta *m, const char *id);
 
+/*
+ * The key or the value of the record tinycdb's c is at (after cdb_find
+ * or cdb_seqnext), copied into out and NUL-terminated: its length, or -1
+ * if it does not fit in outlen or cannot be read.
+ */
+struct cdb;
+int relaycdb_record_key(struct cdb *c, char *out, size_t outlen);
+int relaycdb_record_value(struct cdb *c, char *out, size_t outlen);
+
 #endif

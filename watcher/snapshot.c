@@ -452,6 +452,13 @@ write_if_due(struct snap *s, int64_t now)
 		write_delta(s, ids, 1);
 }
 
+/* The id of the base in place, or "" before there is one. */
+static const char *
+base_id_or_none(const struct snap *s)
+{
+	return s->have_base ? s->base_id : "";
+}
+
 /* A job's work in the child; it reports one line on out. */
 typedef void job_fn(const struct snap *s, PGconn *conn, int out);
 
@@ -732,8 +739,7 @@ job_read(struct snap *s, struct job *j)
 		if (sscanf(j->line, "ok %lld %lld %n", &count, &skipped,
 		    &at) != 2 || at <= 0)
 			log_err("event=rebase_failed error=\"bad report\"");
-		else if (strcmp(s->rebase_over, s->have_base ? s->base_id :
-		    "") != 0) {
+		else if (strcmp(s->rebase_over, base_id_or_none(s)) != 0) {
 			/*
 			 * Another base was adopted meanwhile (export-cdb): it
 			 * may hold changes that neither this one nor the delta
@@ -767,7 +773,7 @@ start_jobs(struct snap *s, int64_t now)
 	if (rebase_due(s, now)) {
 		s->rebase_from_db = rebase_reads_db(s, now);
 		snprintf(s->rebase_over, sizeof(s->rebase_over), "%s",
-		    s->have_base ? s->base_id : "");
+		    base_id_or_none(s));
 		log_info("event=rebase_started delta=%zu base=%lld from=%s",
 		    s->delta.count, (long long)s->base_count,
 		    s->rebase_from_db ? "database" : "delta");

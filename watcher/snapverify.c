@@ -70,30 +70,18 @@ in_close(struct incdb *in)
 	in->fd = -1;
 }
 
-/* Copy the current record's key as a C string (IPs are short). */
-static int
-record_key(struct cdb *c, char *out, size_t outlen)
-{
-	unsigned klen = cdb_keylen(c);
-
-	if (klen >= outlen || cdb_read(c, out, klen, cdb_keypos(c)) < 0)
-		return -1;
-	out[klen] = '\0';
-	return 0;
-}
-
 /* The record of key in c: 1 found, 0 absent, -1 corrupt. */
 static int
 in_entry(struct cdb *c, const char *key, struct relaycdb_entry *e)
 {
 	char val[RELAYCDB_VALUE_MAX];
 	const char *why;
+	int len;
 
 	if (cdb_find(c, key, (unsigned)strlen(key)) <= 0)
 		return 0;
-	if (cdb_datalen(c) >= sizeof(val) ||
-	    cdb_read(c, val, cdb_datalen(c), cdb_datapos(c)) < 0 ||
-	    relaycdb_parse(val, cdb_datalen(c), e, &why) < 0)
+	if ((len = relaycdb_record_value(c, val, sizeof(val))) < 0 ||
+	    relaycdb_parse(val, (size_t)len, e, &why) < 0)
 		return -1;
 	return 1;
 }
@@ -127,7 +115,7 @@ extras_in(struct cdb *file, struct incdb *base, struct incdb *delta,
 
 	cdb_seqinit(&pos, file);
 	while (cdb_seqnext(&pos, file) > 0) {
-		if (record_key(file, key, sizeof(key)) < 0 || is_meta(key) ||
+		if (relaycdb_record_key(file, key, sizeof(key)) < 0 || is_meta(key) ||
 		    pair_entry(base, delta, key, &e) != 1 || e.expires <= now)
 			continue;	/* refused by auth-wrap anyway */
 		if (cdb_find(db, key, (unsigned)strlen(key)) <= 0) {
@@ -171,7 +159,7 @@ verify_pair(struct cdb *db, const struct config *cfg, int64_t now,
 	}
 	cdb_seqinit(&pos, db);
 	while (cdb_seqnext(&pos, db) > 0) {
-		if (record_key(db, key, sizeof(key)) < 0)
+		if (relaycdb_record_key(db, key, sizeof(key)) < 0)
 			continue;
 		if ((r = pair_entry(&base, &delta, key, &e)) == 0) {
 			fprintf(report, "missing %s in %s\n", key, cfg->cdb_file);
@@ -212,7 +200,7 @@ verify_tcp(struct cdb *db, const struct config *cfg,
 		return -1;
 	cdb_seqinit(&pos, db);
 	while (cdb_seqnext(&pos, db) > 0) {
-		if (record_key(db, key, sizeof(key)) < 0 ||
+		if (relaycdb_record_key(db, key, sizeof(key)) < 0 ||
 		    tcprules_relay_record(rs, key, cfg->relayclient, want,
 		    sizeof(want), &wlen) != 1)
 			continue;	/* a static rule decides */
@@ -228,7 +216,7 @@ verify_tcp(struct cdb *db, const struct config *cfg,
 	}
 	cdb_seqinit(&pos, &t.c);
 	while (cdb_seqnext(&pos, &t.c) > 0) {
-		if (record_key(&t.c, key, sizeof(key)) < 0 ||
+		if (relaycdb_record_key(&t.c, key, sizeof(key)) < 0 ||
 		    tcprules_find(rs, key, strlen(key)) != NULL)
 			continue;
 		if (cdb_find(db, key, (unsigned)strlen(key)) <= 0) {

@@ -249,22 +249,18 @@ merge_old_records(struct cdb *c, const struct deltamap *m,
 	struct relaycdb_entry e;
 	struct ipaddr addr;
 	const char *why;
-	unsigned pos, klen, vlen;
-	int r;
+	unsigned pos;
+	int r, klen, vlen;
 
 	cdb_seqinit(&pos, c);
 	while ((r = cdb_seqnext(&pos, c)) > 0) {
-		klen = cdb_keylen(c);
-		vlen = cdb_datalen(c);
-		if (klen == 0 || klen >= sizeof(key) || vlen >= sizeof(val) ||
-		    cdb_read(c, key, klen, cdb_keypos(c)) < 0 ||
-		    cdb_read(c, val, vlen, cdb_datapos(c)) < 0)
+		if ((klen = relaycdb_record_key(c, key, sizeof(key))) <= 0 ||
+		    (vlen = relaycdb_record_value(c, val, sizeof(val))) < 0)
 			break;
-		key[klen] = '\0';
 		if (key[0] == '!' || deltamap_get(m, key) != NULL)
 			continue;	/* its own records; the delta's state wins */
-		if (relaycdb_parse(val, vlen, &e, &why) < 0 ||
-		    ipaddr_parse(key, klen, &addr, &why) < 0) {
+		if (relaycdb_parse(val, (size_t)vlen, &e, &why) < 0 ||
+		    ipaddr_parse(key, (size_t)klen, &addr, &why) < 0) {
 			x->skipped++;
 			continue;
 		}
@@ -602,18 +598,19 @@ snapwrite_postfix_map(PGconn *conn, const struct config *cfg,
     long *count_r, char *err, size_t errlen)
 {
 	struct map_ctx x = { .cfg = cfg };
-	int64_t now, bad = 0;
+	int64_t as_of, wall, bad = 0;
 	long n = -1;
 
 	/*
 	 * On a standby the read is as of the last heartbeat replayed: what
 	 * expired since then must not be written either.
 	 */
-	if (pgcopy_active(conn, map_row, &x, &now, NULL, NULL, &bad, err,
-	    errlen) == 0)
+	if (pgcopy_active(conn, map_row, &x, &as_of, NULL, NULL, &bad, err,
+	    errlen) == 0) {
+		wall = (int64_t)time(NULL);
 		n = postfixmap_write(cfg->postfix_map, x.e, x.n,
-		    now > (int64_t)time(NULL) ? now : (int64_t)time(NULL), err,
-		    errlen);
+		    as_of > wall ? as_of : wall, err, errlen);
+	}
 	for (size_t i = 0; i < x.n; i++)
 		free((char *)x.e[i].ip);
 	free(x.e);
