@@ -13,17 +13,27 @@ command -v rsyslogd >/dev/null || skip "rsyslogd is not installed"
 N=200
 
 pg_start
-# Test gates: a login whose username is in gate waits for advisory lock
-# gate.lock inside PostgreSQL; a username ending in "bad" is refused.
+# Test gates: a login whose username is in gate waits inside PostgreSQL
+# while gate.lock is in gate_closed (its session shows application_name
+# gated<lock> meanwhile); a username ending in "bad" is refused. A row,
+# not a lock another session holds: stopping PostgreSQL ends that session
+# too, and the batch could go on and commit before its own backend stops.
 sql "CREATE TABLE gate (username text PRIMARY KEY, lock int NOT NULL);
+CREATE TABLE gate_closed (lock int PRIMARY KEY);
 CREATE FUNCTION gate() RETURNS trigger LANGUAGE plpgsql AS \$\$
-DECLARE l int;
+DECLARE l int; app text := current_setting('application_name');
 BEGIN
 	IF NEW.username LIKE '%bad' THEN
 		RAISE EXCEPTION 'refused by the test' USING ERRCODE = '22023';
 	END IF;
 	SELECT lock INTO l FROM gate WHERE username = NEW.username;
-	IF l IS NOT NULL THEN PERFORM pg_advisory_xact_lock_shared(l); END IF;
+	IF l IS NOT NULL THEN
+		PERFORM set_config('application_name', 'gated' || l, false);
+		WHILE EXISTS (SELECT 1 FROM gate_closed WHERE lock = l) LOOP
+			PERFORM pg_sleep(0.01);
+		END LOOP;
+		PERFORM set_config('application_name', app, false);
+	END IF;
 	RETURN NEW;
 END \$\$;
 CREATE TRIGGER gate BEFORE INSERT ON login_event FOR EACH ROW EXECUTE FUNCTION gate();"
@@ -78,24 +88,17 @@ send() {
 }
 
 child() { pgrep -P "$RSYSLOG_PID" -f "$BIN/authrelayd -f -v" | head -n 1; }
-waiting_on() { # LOCK: a backend waits for that advisory lock
-	[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-	    AND objid = $1 AND NOT granted")" -ge 1 ]
+waiting_at() { # GATE: a backend waits at that gate
+	[ "$(sql "SELECT count(*) FROM pg_stat_activity
+	    WHERE application_name = 'gated$1'")" -ge 1 ]
 }
-hold_locks() { # LOCK...: one session per lock holds it until released
+close_gates() { # GATE...: close them
 	local l
 	for l in "$@"; do
-		PGAPPNAME=gate$l psql -X -q -c "SELECT pg_advisory_lock($l)" \
-		    -c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
-		track_pid $!
+		sql "INSERT INTO gate_closed VALUES ($l)"
 	done
-	wait_for 20 sql_is $# "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-	    AND granted AND objid IN ($(IFS=,; echo "$*"))"
 }
-release_lock() {
-	sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-	    WHERE application_name = 'gate$1'" >/dev/null
-}
+open_gate() { sql "DELETE FROM gate_closed WHERE lock = $1"; }
 action_queue_at_least() { # N: rsyslog's last stats show N queued for authrelay
 	local size
 	size=$(grep -a 'authrelay queue:' "$T/stats" 2>/dev/null | tail -n 1 |
@@ -109,29 +112,29 @@ run() {
 	local r=$1 how=$2 k=$3 want=$((N + 1)) bad=-1 pid t0=$SECONDS
 	: > "$T/stats"
 	# (rsyslog may still be sending the last run's batch again)
-	sql "DELETE FROM gate"
+	sql "DELETE FROM gate; DELETE FROM gate_closed"
 	if [ "$how" = data ]; then
 		bad=$k
-		hold_locks 1
+		close_gates 1
 		sql "INSERT INTO gate VALUES ('r${r}w', 1)"
 	else
-		hold_locks 1 2
+		close_gates 1 2
 		sql "INSERT INTO gate VALUES ('r${r}w', 1), ('r${r}u$k', 2)"
 	fi
 	# One login held in PostgreSQL keeps rsyslog's worker waiting for the
 	# COMMIT answer while the N logins queue up behind it ...
 	printf 'imap-login: Login: user=<r%dw>, method=PLAIN, rip=198.18.%d.250, lip=192.0.2.1, mpid=1, TLS, session=<w>\n' \
 	    "$r" "$r" | logger -u "$T/log.sock" -t dovecot --id=99 -p mail.info || fail "logger"
-	wait_for 30 waiting_on 1
+	wait_for 30 waiting_at 1
 	send "$r" 0 "$N" "$bad"
 	wait_for 30 action_queue_at_least "$N"
 	# ... so they come as one transaction once it is let go.
-	release_lock 1
+	open_gate 1
 	case $how in
 	data)
 		want=$N ;;
 	*)
-		wait_for 30 waiting_on 2
+		wait_for 30 waiting_at 2
 		pid=$(child)
 		[ -n "$pid" ] || fail "run $r: no authrelayd under rsyslog"
 		pg_stop
@@ -143,7 +146,8 @@ run() {
 			wait_for 30 grep -q "event=stopped_unflushed" "$T/watcher.log" ;;
 		restart) ;;
 		esac
-		pg_restart_stopped ;;
+		pg_restart_stopped
+		sql "DELETE FROM gate_closed" ;;	# the batch comes again: let it by
 	esac
 	# distinct lines, unmarked rows, relays, logins counted
 	wait_for 60 sql_is "$want|$want|$want|$want" "SELECT

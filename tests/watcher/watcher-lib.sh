@@ -7,18 +7,26 @@ dovecot_login() {
 	    "$(date '+%b %e %H:%M:%S')" "${3:-imap}" "$1" "$2" $RANDOM $RANDOM
 }
 
-watcher_config() {
-	cat > "$T/authrelay.conf" <<CONF
-fifo = $T/fifo
-database = $AUTHRELAY_DB
+# config_write FILE FIFO DATABASE [LINE...]: an authrelay.conf for the
+# tests (parsers from this tree, no privilege drop, no pidfile); LINEs
+# are added as they are.
+config_write() {
+	local f=$1 fifo=$2 db=$3
+	shift 3
+	{
+		cat <<CONF
+fifo = $fifo
+database = $db
 parsers = $TOP/parsers
 user =
 pidfile =
 CONF
-	local line
-	for line in "$@"; do
-		printf '%s\n' "$line" >> "$T/authrelay.conf"
-	done
+		[ $# -eq 0 ] || printf '%s\n' "$@"
+	} > "$f"
+}
+
+watcher_config() {
+	config_write "$T/authrelay.conf" "$T/fifo" "$AUTHRELAY_DB" "$@"
 }
 
 watcher_start() {
@@ -98,21 +106,10 @@ CONF
 omprog_conf() {
 	local f=$1 db=$2
 	shift 2
-	{
-		cat <<CONF
-fifo = -
-confirm = yes
-confirm_journal = $(dirname "$f")/omprog.journal
-input_format = trusted
-require_trusted = yes
-trusted_uids = vchkpw:0
-database = $db
-parsers = $TOP/parsers
-user =
-pidfile =
-CONF
-		[ $# -eq 0 ] || printf '%s\n' "$@"
-	} > "$f"
+	config_write "$f" - "$db" "confirm = yes" \
+	    "confirm_journal = $(dirname "$f")/omprog.journal" \
+	    "input_format = trusted" "require_trusted = yes" \
+	    "trusted_uids = vchkpw:0" "$@"
 }
 
 # omprog_action CONF OUTPUT TIMEOUT-MS [PARAMS]: the rsyslog action that
