@@ -18,6 +18,7 @@
 #include "confirm.h"
 #include "hook.h"
 #include "event.h"
+#include "fnv.h"
 #include "linebuf.h"
 #include "log.h"
 #include "metrics.h"
@@ -541,17 +542,6 @@ sender_verdict(struct watcher *w, const struct trusted_line *tl,
 	    w->cfg.max_clock_skew_ms / 1000);
 }
 
-/* FNV-1a, 64 bits: identical raw lines are re-deliveries. */
-static uint64_t
-line_hash(const char *line, size_t len)
-{
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)line[i]) * UINT64_C(1099511628211);
-	return h;
-}
-
 /* All events up to this sequence number are committed (or given up). */
 static uint64_t
 done_seq(struct watcher *w)
@@ -628,7 +618,8 @@ handle_line_inner(struct watcher *w, const char *line, size_t len, int64_t now,
 	memcpy(ev.service, m.service, sizeof(ev.service));
 	ev.received_ms = now;
 	ev.redelivered = 0;
-	ev.line_hash = line_hash(raw, raw_len);
+	/* identical raw lines are re-deliveries */
+	ev.line_hash = fnv1a64(FNV1A64_INIT, raw, raw_len);
 	ev.seq = w->next_seq;
 	decide(&w->cfg, &w->self, &m, &ev);
 	if ((distrust = sender_verdict(w, &tl, have_tl, m.parser)) != NULL) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "deltamap.h"
+#include "fnv.h"
 
 #define DELTAMAP_MIN_CAP 1024
 
@@ -21,15 +22,10 @@ deltamap_free(struct deltamap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* FNV-1a over the address text. */
 static size_t
 hash_ip(const char *ip)
 {
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (; *ip != '\0'; ip++)
-		h = (h ^ (uint8_t)*ip) * UINT64_C(1099511628211);
-	return (size_t)h;
+	return (size_t)fnv1a64(FNV1A64_INIT, ip, strlen(ip));
 }
 
 /* The slot holding ip, or the free slot where it would go. */
