@@ -19,6 +19,7 @@
 #include "hook.h"
 #include "event.h"
 #include "fnv.h"
+#include "handover.h"
 #include "linebuf.h"
 #include "log.h"
 #include "metrics.h"
@@ -74,6 +75,7 @@ struct watcher {
 	struct confirm confirm;	/* confirm = yes: answers to rsyslog omprog */
 	int input_eof;		/* 1: standard input ended, 2: all of it taken */
 	struct retention retention;	/* schema check, audit partitions */
+	struct handover handover;	/* a new session waits for the last one */
 	int fatal;		/* stop now, exit 1 (unknown schema) */
 	uint64_t next_seq;	/* the next queued event's sequence number */
 	uint64_t drops_logged;
@@ -442,7 +444,8 @@ reload(struct watcher *w)
 	if (strcmp(cfg.fifo, w->cfg.fifo) != 0)
 		log_warn("event=reload note=\"fifo change needs a restart\"");
 	if (strcmp(cfg.database, w->cfg.database) != 0) {
-		struct store *st = store_new(cfg.database);
+		struct store *st = store_new(cfg.database,
+		    handover_name(&w->handover));
 
 		if (st != NULL) {
 			w->n.db_connects_before += store_connects(w->store);
@@ -758,6 +761,10 @@ handle_result(struct watcher *w, const struct store_result *res, int64_t now)
 			w->fatal = 1;
 		return;
 	}
+	if (res->job == STORE_JOB_HANDOVER) {
+		handover_handle(&w->handover, w->store, res, now);
+		return;
+	}
 	if (res->job == STORE_JOB_SWEEP) {
 		if (res->ok) {
 			w->n.swept += (uint64_t)res->rows;
@@ -803,6 +810,9 @@ start_work(struct watcher *w, int64_t now)
 	/* First the schema check, then partition upkeep when due. */
 	if (retention_start(&w->retention, w->store, &w->cfg, now))
 		return;
+	/* Nothing is written while an earlier session may still write. */
+	if (handover_start(&w->handover, w->store, now))
+		return;
 	if (now >= w->next_sweep_ms || w->sweep_more) {
 		w->next_sweep_ms = now + w->cfg.sweep_interval_ms;
 		w->sweep_more = 0;
@@ -846,6 +856,7 @@ poll_timeout(struct watcher *w, int64_t now)
 	if (store_state(w->store) == STORE_IDLE) {
 		t = min_timeout(t, w->next_sweep_ms > now ? w->next_sweep_ms - now : 0);
 		t = min_timeout(t, retention_next_ms(&w->retention, w->store, now));
+		t = min_timeout(t, handover_next_ms(&w->handover, w->store, now));
 	}
 	if (w->snap_pid == 0 && config_writes_snapshot(&w->cfg) && !w->stopping)
 		t = min_timeout(t, w->snap_respawn_ms > now ?
@@ -987,6 +998,20 @@ daemonize(const char *pidfile)
 	return 0;
 }
 
+/* Sessions are named after the journals read (ours first), else the input. */
+static void
+init_handover(struct watcher *w)
+{
+	const char *input = w->cfg.fifo;
+
+	if (w->confirm.njournal_names > 0)
+		handover_init(&w->handover,
+		    (const char *const *)w->confirm.journal_names,
+		    w->confirm.njournal_names);
+	else
+		handover_init(&w->handover, &input, 1);
+}
+
 static int
 start(struct watcher *w, int foreground)
 {
@@ -1010,8 +1035,7 @@ start(struct watcher *w, int foreground)
 		return 1;
 	if (drop_privileges(w->cfg.user) < 0 || check_pgpass(w->cfg.database) < 0)
 		return 1;
-	if (linebuf_init(&w->input, INPUT_BUF_SIZE, INPUT_LINE_MAX) < 0 ||
-	    (w->store = store_new(w->cfg.database)) == NULL) {
+	if (linebuf_init(&w->input, INPUT_BUF_SIZE, INPUT_LINE_MAX) < 0) {
 		log_err("event=fatal error=\"out of memory\"");
 		return 1;
 	}
@@ -1030,6 +1054,12 @@ start(struct watcher *w, int foreground)
 		if ((n = confirm_journal_replay(&w->confirm, replay_line, w)) > 0)
 			log_warn("event=journal_replayed lines=%zu queued=%zu", n,
 			    w->queue.len);
+	}
+	init_handover(w);
+	if ((w->store = store_new(w->cfg.database,
+	    handover_name(&w->handover))) == NULL) {
+		log_err("event=fatal error=\"out of memory\"");
+		return 1;
 	}
 	/* omprog waits for the program to say it is ready. */
 	if (w->cfg.confirm)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,7 +12,6 @@
 #include "linebuf.h"
 #include "log.h"
 
-#define JOURNAL_FILES_MAX 16	/* authrelayd children of one rsyslog action */
 #define JOURNAL_LINE_MAX 16384
 
 #define BEGIN_MARK "BEGIN TRANSACTION"
@@ -31,6 +31,19 @@ confirm_close(struct confirm *c)
 	if (c->journal_fd >= 0)
 		close(c->journal_fd);
 	c->journal_fd = -1;
+	for (size_t i = 0; i < c->njournal_names; i++)
+		free(c->journal_names[i]);
+	c->njournal_names = 0;
+}
+
+/* A journal that is ours or was a stopped authrelayd's (handover.h). */
+static void
+note_journal(struct confirm *c, const char *name)
+{
+	char *copy = strdup(name);
+
+	if (copy != NULL)
+		c->journal_names[c->njournal_names++] = copy;
 }
 
 /* Append what an orphaned journal holds to ours, then empty it. */
@@ -90,8 +103,10 @@ journal_try(struct confirm *c, const char *name, const char **why_r)
 	} else if (own) {
 		c->journal_fd = fd;
 		c->journal_dirty = sb.st_size > 0;
+		note_journal(c, name);
 		return 0;
 	} else if (sb.st_size == 0 || journal_adopt(c, fd) == 0) {
+		note_journal(c, name);
 		close(fd);
 		return 1;
 	} else
@@ -113,7 +128,7 @@ confirm_journal_open(struct confirm *c, const char *path, const char **why_r)
 	char name[4096];
 	int rc;
 
-	for (int i = 0; i < JOURNAL_FILES_MAX; i++) {
+	for (int i = 0; i < CONFIRM_JOURNALS_MAX; i++) {
 		if (i == 0)
 			rc = snprintf(name, sizeof(name), "%s", path);
 		else
@@ -124,9 +139,9 @@ confirm_journal_open(struct confirm *c, const char *path, const char **why_r)
 		}
 		if (journal_try(c, name, why_r) < 0)
 			break;
-		if (i == JOURNAL_FILES_MAX - 1 && c->journal_fd < 0)
+		if (i == CONFIRM_JOURNALS_MAX - 1 && c->journal_fd < 0)
 			*why_r = "every journal file is locked by a running authrelayd";
-		else if (i == JOURNAL_FILES_MAX - 1)
+		else if (i == CONFIRM_JOURNALS_MAX - 1)
 			return 0;
 	}
 	confirm_close(c);

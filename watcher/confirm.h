@@ -77,6 +77,7 @@
 
 #define CONFIRM_PENDING_MAX 4096	/* rsyslog leaves at most one unanswered */
 #define CONFIRM_TEXT_MAX 24
+#define CONFIRM_JOURNALS_MAX 16	/* authrelayd children of one rsyslog action */
 
 struct confirm {
 	struct confirm_reply {
@@ -90,6 +91,9 @@ struct confirm {
 	int tx_refused;		/* a line of the open transaction was not queued */
 	uint64_t tx_lines;	/* lines of the open transaction */
 	int journal_fd;		/* -1: none */
+	/* ours first, then those no running authrelayd held (taken over) */
+	char *journal_names[CONFIRM_JOURNALS_MAX];
+	size_t njournal_names;
 	int journal_dirty;	/* it holds lines */
 	uint64_t journal_seq;	/* newest event whose line it holds */
 	uint64_t transactions, refused, restarted, replayed, journal_errors;

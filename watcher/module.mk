@@ -18,7 +18,8 @@ bin/authrelayctl: $(CTL_OBJS) $(WATCHER_CORE) $(LIBA)
 PROGRAMS += bin/authrelayd
 DAEMON_OBJS = $(B)/watcher/authrelayd.o $(B)/watcher/store.o $(B)/watcher/queue.o \
               $(B)/watcher/trusted.o $(B)/watcher/confirm.o $(B)/watcher/hook.o \
-              $(SNAPSHOT_OBJS) $(B)/watcher/retention.o $(B)/watcher/schema.o
+              $(SNAPSHOT_OBJS) $(B)/watcher/retention.o $(B)/watcher/schema.o \
+              $(B)/watcher/handover.o
 bin/authrelayd: $(DAEMON_OBJS) $(WATCHER_CORE) $(LIBA)
 	@mkdir -p bin
 	$(LINK) $^ $(PCRE_LIBS) $(PQ_LIBS) $(CDB_LIBS)

@@ -37,6 +37,12 @@
  * host) is recorded as ignored, reason "revoked": a slow host never
  * undoes a revoke.
  */
+/* handover.h: other sessions of ours still writing (NULL state: not ours to see). */
+#define STORE_HANDOVER_SQL \
+"SELECT count(*) FROM pg_stat_activity WHERE application_name = ANY ($1::text[])" \
+" AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction'," \
+" 'idle in transaction (aborted)', 'fastpath function call')"
+
 static const char batch_sql[] =
 "WITH ev AS ("
 "  SELECT e.ip, e.username, e.parser, e.service, e.h,"
@@ -88,6 +94,7 @@ static const char batch_sql[] =
 
 struct store {
 	char *conninfo;
+	char *appname;
 	PGconn *conn;
 	enum store_state state;
 	PostgresPollingStatusType polling;
@@ -104,11 +111,14 @@ struct store {
 };
 
 struct store *
-store_new(const char *conninfo)
+store_new(const char *conninfo, const char *appname)
 {
 	struct store *st = calloc(1, sizeof(*st));
 
-	if (st == NULL || (st->conninfo = strdup(conninfo)) == NULL) {
+	if (st == NULL || (st->conninfo = strdup(conninfo)) == NULL ||
+	    (st->appname = strdup(appname)) == NULL) {
+		if (st != NULL)
+			free(st->conninfo);
 		free(st);
 		return NULL;
 	}
@@ -127,6 +137,7 @@ store_free(struct store *st)
 	for (size_t i = 0; i < sizeof(st->arrays) / sizeof(st->arrays[0]); i++)
 		strbuf_free(&st->arrays[i]);
 	free(st->conninfo);
+	free(st->appname);
 	free(st);
 }
 
@@ -208,7 +219,7 @@ list_count(const char *s)
 #define STORE_SESSION_OPTIONS "-c jit=off"
 
 static PGconn *
-connect_start(const char *conninfo, unsigned first)
+connect_start(const char *conninfo, const char *appname, unsigned first)
 {
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
 	const char **keys = NULL, **vals = NULL;
@@ -223,11 +234,11 @@ connect_start(const char *conninfo, unsigned first)
 		    (n == 1 && strcmp(o->keyword, "hostaddr") == 0)))
 			n = list_count(o->val);
 	if (opts == NULL ||
-	    (keys = calloc((size_t)(o - opts) + 2, sizeof(*keys))) == NULL ||
-	    (vals = calloc((size_t)(o - opts) + 2, sizeof(*vals))) == NULL)
+	    (keys = calloc((size_t)(o - opts) + 3, sizeof(*keys))) == NULL ||
+	    (vals = calloc((size_t)(o - opts) + 3, sizeof(*vals))) == NULL)
 		goto plain;
 	for (o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL)
+		if (o->val == NULL || strcmp(o->keyword, "application_name") == 0)
 			continue;
 		keys[i] = o->keyword;
 		vals[i] = o->val;
@@ -244,8 +255,10 @@ connect_start(const char *conninfo, unsigned first)
 	}
 	if (!have_options) {
 		keys[i] = "options";
-		vals[i] = STORE_SESSION_OPTIONS;
+		vals[i++] = STORE_SESSION_OPTIONS;
 	}
+	keys[i] = "application_name";
+	vals[i] = appname;
 	conn = PQconnectStartParams(keys, vals, 0);
 plain:
 	if (conn == NULL)
@@ -261,7 +274,7 @@ plain:
 static void
 store_start_connect(struct store *st, int64_t now_ms)
 {
-	st->conn = connect_start(st->conninfo, st->first_host);
+	st->conn = connect_start(st->conninfo, st->appname, st->first_host);
 	if (st->conn == NULL || PQstatus(st->conn) == CONNECTION_BAD) {
 		store_reset(st, now_ms, pg_error(st->conn));
 		return;
@@ -446,6 +459,15 @@ int
 store_send_sweep(struct store *st, int64_t now_ms)
 {
 	return store_send(st, STORE_SWEEP_SQL, 0, NULL, STORE_JOB_SWEEP, 0, now_ms);
+}
+
+int
+store_send_handover(struct store *st, const char *names, int64_t now_ms)
+{
+	const char *params[1] = { names };
+
+	return store_send(st, STORE_HANDOVER_SQL, 1, params, STORE_JOB_HANDOVER,
+	    0, now_ms);
 }
 
 int

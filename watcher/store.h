@@ -9,7 +9,7 @@
 enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_IDLE, STORE_BUSY };
 enum store_job {
 	STORE_JOB_NONE, STORE_JOB_BATCH, STORE_JOB_SWEEP, STORE_JOB_VERSION,
-	STORE_JOB_MAINTAIN
+	STORE_JOB_MAINTAIN, STORE_JOB_HANDOVER
 };
 
 struct store_result {
@@ -26,8 +26,12 @@ struct store_result {
 
 struct store;
 
-/* A store for conninfo; it connects in the background. */
-struct store *store_new(const char *conninfo);
+/*
+ * A store for conninfo; it connects in the background. Its sessions are
+ * named appname (application_name, in place of one conninfo gives):
+ * handover.h says why.
+ */
+struct store *store_new(const char *conninfo, const char *appname);
 void store_free(struct store *st);
 
 enum store_state store_state(const struct store *st);
@@ -51,6 +55,12 @@ int store_send_batch(struct store *st, struct queue *q, size_t n,
 
 /* Delete one bounded batch of expired relays. */
 int store_send_sweep(struct store *st, int64_t now_ms);
+
+/*
+ * How many other sessions named in names (a text[] literal) are inside
+ * a statement or a transaction: one row (handover.c).
+ */
+int store_send_handover(struct store *st, const char *names, int64_t now_ms);
 
 /* Ask which schema version is in place: one row (SCHEMA_VERSION_SQL). */
 int store_send_version(struct store *st, int64_t now_ms);

@@ -14,25 +14,25 @@ N=200
 
 pg_start
 # Test gates: a login whose username is in gate waits inside PostgreSQL
-# while gate.lock is in gate_closed (its session shows application_name
-# gated<lock> meanwhile); a username ending in "bad" is refused. A row,
-# not a lock another session holds: stopping PostgreSQL ends that session
-# too, and the batch could go on and commit before its own backend stops.
+# while gate.lock is in gate_closed (holding advisory lock 1000 + lock
+# meanwhile, which shows where it waits); a username ending in "bad" is
+# refused. A row, not a lock another session holds: stopping PostgreSQL
+# ends that session too, and the batch could go on and commit before its
+# own backend stops.
 sql "CREATE TABLE gate (username text PRIMARY KEY, lock int NOT NULL);
 CREATE TABLE gate_closed (lock int PRIMARY KEY);
 CREATE FUNCTION gate() RETURNS trigger LANGUAGE plpgsql AS \$\$
-DECLARE l int; app text := current_setting('application_name');
+DECLARE l int;
 BEGIN
 	IF NEW.username LIKE '%bad' THEN
 		RAISE EXCEPTION 'refused by the test' USING ERRCODE = '22023';
 	END IF;
 	SELECT lock INTO l FROM gate WHERE username = NEW.username;
 	IF l IS NOT NULL THEN
-		PERFORM set_config('application_name', 'gated' || l, false);
+		PERFORM pg_advisory_xact_lock_shared(1000 + l);
 		WHILE EXISTS (SELECT 1 FROM gate_closed WHERE lock = l) LOOP
 			PERFORM pg_sleep(0.01);
 		END LOOP;
-		PERFORM set_config('application_name', app, false);
 	END IF;
 	RETURN NEW;
 END \$\$;
@@ -89,8 +89,8 @@ send() {
 
 child() { pgrep -P "$RSYSLOG_PID" -f "$BIN/authrelayd -f -v" | head -n 1; }
 waiting_at() { # GATE: a backend waits at that gate
-	[ "$(sql "SELECT count(*) FROM pg_stat_activity
-	    WHERE application_name = 'gated$1'")" -ge 1 ]
+	[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	    AND objid = $((1000 + $1)) AND granted")" -ge 1 ]
 }
 close_gates() { # GATE...: close them
 	local l
@@ -109,7 +109,7 @@ in_run() { echo "ip << '198.18.$1.0/24'"; }
 
 # run NUMBER CASE K: one delivery of N logins cut at login K
 run() {
-	local r=$1 how=$2 k=$3 want=$((N + 1)) bad=-1 pid t0=$SECONDS
+	local r=$1 how=$2 k=$3 want=$((N + 1)) bad=-1 pid waits t0=$SECONDS
 	: > "$T/stats"
 	# (rsyslog may still be sending the last run's batch again)
 	sql "DELETE FROM gate; DELETE FROM gate_closed"
@@ -137,17 +137,26 @@ run() {
 		wait_for 30 waiting_at 2
 		pid=$(child)
 		[ -n "$pid" ] || fail "run $r: no authrelayd under rsyslog"
-		pg_stop
-		case $how in
-		term) kill -TERM "$pid" ;;
-		kill) kill -KILL "$pid" ;;
-		term-unflushed)
-			kill -TERM "$pid"
-			wait_for 30 grep -q "event=stopped_unflushed" "$T/watcher.log" ;;
-		restart) ;;
-		esac
-		pg_restart_stopped
-		sql "DELETE FROM gate_closed" ;;	# the batch comes again: let it by
+		if [ "$how" = kill-held ]; then
+			# The batch goes on in PostgreSQL without its client; the
+			# next authrelayd replays its journal and must wait for it.
+			waits=$(grep -c "event=handover_wait" "$T/watcher.log" || true)
+			kill -KILL "$pid"
+			wait_for 30 eval '[ "$(grep -c "event=handover_wait" "$T/watcher.log")" -gt "$waits" ]'
+			open_gate 2
+		else
+			pg_stop
+			case $how in
+			term) kill -TERM "$pid" ;;
+			kill) kill -KILL "$pid" ;;
+			term-unflushed)
+				kill -TERM "$pid"
+				wait_for 30 grep -q "event=stopped_unflushed" "$T/watcher.log" ;;
+			restart) ;;
+			esac
+			pg_restart_stopped
+			sql "DELETE FROM gate_closed"	# the batch comes again: let it by
+		fi ;;
 	esac
 	# distinct lines, unmarked rows, relays, logins counted
 	wait_for 60 sql_is "$want|$want|$want|$want" "SELECT
@@ -171,7 +180,7 @@ run() {
 r=0
 for spec in ${CUTS:-term:0 kill:1 restart:2 data:3 term:50 kill:51 restart:99 \
     data:100 term:150 kill:150 data:199 term:199 kill:199 restart:170 data:0 \
-    term-unflushed:60}; do
+    term-unflushed:60 kill-held:120}; do
 	r=$((r + 1))
 	run "$r" "${spec%%:*}" "${spec#*:}"
 done
