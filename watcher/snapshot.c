@@ -818,8 +818,9 @@ poll_timeout(const struct snap *s, int64_t now)
 	if (s->conn != NULL && s->rebase.pid < 0 && !s->have_base &&
 	    s->cfg->cdb_file[0] != '\0' && until(s->next_rebase_ms, now) < t)
 		t = until(s->next_rebase_ms, now);
-	if (s->conn != NULL && s->tcp_dirty && s->tcp.pid < 0 &&
-	    until(s->next_tcp_ms, now) < t)
+	/* tcp_dirty is set by every change, also with no full table to build */
+	if (has_full_tables(s->cfg) && s->conn != NULL && s->tcp_dirty &&
+	    s->tcp.pid < 0 && until(s->next_tcp_ms, now) < t)
 		t = until(s->next_tcp_ms, now);
 	return (int)(t > REFRESH_MAX_MS ? REFRESH_MAX_MS : t);
 }

@@ -43,6 +43,20 @@ ok "authrelayctl revoke reaches both"
 wait_for 10 both_grant 198.51.100.9
 ok "authrelayctl allow reaches both"
 
+# After those notifications, with nothing to do, neither snapshot loop
+# spins (once, a flag for tcp_cdb that only cdb_file was set kept poll's
+# timeout at 0: a whole core, for good, after the first change).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+snap_pid=$(pgrep -P "$WATCHER_PID" -f authrelayd | head -n 1)
+[ -n "$snap_pid" ] || fail "no snapshot process under the watcher"
+before_snap=$(ticks "$snap_pid") before_sync=$(ticks "$SYNC_PID")
+sleep 1	# measuring idleness needs an idle interval
+used_snap=$(($(ticks "$snap_pid") - before_snap))
+used_sync=$(($(ticks "$SYNC_PID") - before_sync))
+[ "$used_snap" -le 10 ] || fail "the snapshot process used $used_snap ticks in 1 s idle (spinning?)"
+[ "$used_sync" -le 10 ] || fail "authrelayd --sync used $used_sync ticks in 1 s idle (spinning?)"
+ok "both snapshot loops sleep when idle ($used_snap and $used_sync ticks in 1 s)"
+
 out=$("$BIN/authrelayctl" -c "$conf" verify)
 assert_contains "$out" "verify: 0 differences" "verify, POP host"
 out=$("$BIN/authrelayctl" -c "$T/sync.conf" verify)
