@@ -101,6 +101,9 @@ fill() { # COUNT: the table holds COUNT active relays (10.0.0.0 onwards), nothin
 	    expires_at) SELECT '10.0.0.0'::inet + g, 'user' || g, 't', 'pop3', now(),
 	    now(), now() + interval '2 hours' FROM generate_series(1, $1) g"
 	sql "VACUUM ANALYZE relay" 2>/dev/null
+	# the fill's dirty pages are written now, not by a timed checkpoint
+	# in the middle of a measured run (the WAL's fsyncs would wait on it)
+	sql "CHECKPOINT"
 }
 
 start_watcher() { # LOG EXTRA-CONFIG...: authrelayd on $T/fifo
@@ -201,18 +204,23 @@ rebase_ms=$(grep 'event=rebase relays=' "$T/stall.log" | head -n 1 | sed 's/.* m
 stop_watcher
 
 # Durable ingest: 1 M relays, snapshot off vs on (the same logins, new
-# addresses each run); and at 1 k relays with the snapshot on.
-fill "$big"
+# addresses). Every run starts from the same table (refilled, vacuumed),
+# and a snapshot-on run starts once its base is built: what it measures is
+# the snapshot's work for these logins (the delta, the rebase they cause),
+# not a catch-up of the runs before it.
 best_off="" best_on=""
-for round in 1 2; do
+for round in 1 2 3; do
+	fill "$big"
 	start_watcher "$T/off.log"
-	s=$(ingest "$INGEST" $((40 + round * 2)) "$INGEST")
+	s=$(ingest "$INGEST" 42 "$INGEST")
 	stop_watcher
 	[ -z "$best_off" ] || awk -v a="$s" -v b="$best_off" 'BEGIN { exit !(a < b) }' && best_off=$s
+	fill "$big"
+	rm -f "$T/relay.cdb" "$T/relay.cdb.delta"
 	start_watcher "$T/on.log" "cdb_file = $T/relay.cdb"
-	wait_for 300 grep -qE 'event=(delta_written|rebase relays=)' "$T/on.log"
-	s=$(ingest "$INGEST" $((41 + round * 2)) "$INGEST")
-	rebases=$(grep -c 'event=rebase relays=' "$T/on.log")
+	wait_for 300 grep -q 'event=rebase relays=' "$T/on.log"
+	s=$(ingest "$INGEST" 42 "$INGEST")
+	rebases=$(grep -c 'event=rebase_started' "$T/on.log")
 	stop_watcher
 	[ -z "$best_on" ] || awk -v a="$s" -v b="$best_on" 'BEGIN { exit !(a < b) }' && best_on=$s
 done
@@ -222,14 +230,14 @@ wait_for 300 grep -qE 'event=(delta_written|rebase relays=)' "$T/small.log"
 small=$(ingest "$INGEST" 60 1000)
 stop_watcher
 
-echo "durable ingest through the FIFO ($INGEST logins, fsync on; best of 2 where paired)"
+echo "durable ingest through the FIFO ($INGEST logins, fsync on; best of 3 where paired)"
 awk -v n="$INGEST" -v off="$best_off" -v on="$best_on" -v small="$small" -v big="$big" \
     -v stall="$stall" -v rebases="$rebases" -v rebase_ms="$rebase_ms" 'BEGIN {
 	printf "%-44s %10s %12s %8s %s\n", "case", "seconds", "logins/s", "ratio", "target"
 	printf "%-44s %10.3f %12.0f %8.2f\n", sprintf("%d relays, snapshot off", big), off, n / off, 1
 	printf "%-44s %10.3f %12.0f %8.2f %s\n", sprintf("%d relays, snapshot on", big), on, n / on, off / on, ">= 0.90"
 	printf "%-44s %10.3f %12.0f %8s %s\n", "1000 relays, snapshot on", small, n / small, "-", ">= 40000 logins/s"
-	printf "rebases during the last snapshot-on run: %d\n\n", rebases
+	printf "rebases started in the last snapshot-on run, the first base included: %d\n\n", rebases
 	printf "event loop while a base of %d relays was built (%d ms, in the snapshot process) with 200 logins/s arriving:\n", big, rebase_ms
 	printf "longest stretch without polling the inputs: %d ms (target <= 10 ms)\n", stall
 }'
