@@ -73,6 +73,20 @@ cat >"$T/pair.conf" <<CONF
 cdb_file = $T/pair.cdb
 lookup = cdb
 CONF
+# As deployed: the watcher (user authrelay) owns the pair, so auth-wrap
+# checks the owner against that user's uid (a user database lookup).
+svc_user=authrelay
+id "$svc_user" >/dev/null 2>&1 || svc_user=""
+if [ -n "$svc_user" ]; then
+	mkdir -p "$T/owned"
+	cp "$T/pair.cdb" "$T/pair.cdb.delta" "$T/owned/"
+	chown "$svc_user" "$T/owned/pair.cdb" "$T/owned/pair.cdb.delta" 2>/dev/null || svc_user=""
+fi
+cat >"$T/owned.conf" <<CONF
+cdb_file = $T/owned/pair.cdb
+lookup = cdb
+user = ${svc_user:-authrelay}
+CONF
 cat >"$T/db.conf" <<CONF
 lookup = db
 lookup_database = $AUTHRELAY_DB
@@ -86,7 +100,7 @@ run() { # ENV... -- PROGRAM...: median microseconds
 }
 # Interleave the rounds so drift hits every row alike; keep the best round.
 declare -A best
-rows=(direct nop-static nop-dynamic cdb-hit cdb-miss pair-base pair-delta pair-miss relayclient-set db-hit)
+rows=(direct nop-static nop-dynamic cdb-hit cdb-miss pair-base pair-delta pair-miss owned-delta owned-miss relayclient-set db-hit)
 for round in 1 2 3; do
 	for r in "${rows[@]}"; do
 		case $r in
@@ -98,6 +112,11 @@ for round in 1 2 3; do
 		pair-base) v=$(run AUTHRELAY_CONF="$T/pair.conf" TCPREMOTEIP=192.0.2.10 -- "$BIN/auth-wrap" "$T/true") ;;
 		pair-delta) v=$(run AUTHRELAY_CONF="$T/pair.conf" TCPREMOTEIP=192.0.2.20 -- "$BIN/auth-wrap" "$T/true") ;;
 		pair-miss) v=$(run AUTHRELAY_CONF="$T/pair.conf" TCPREMOTEIP=192.0.2.11 -- "$BIN/auth-wrap" "$T/true") ;;
+		owned-delta | owned-miss)
+			if [ -z "$svc_user" ]; then v=0; else
+				ip=192.0.2.20; [ "$r" = owned-miss ] && ip=192.0.2.11
+				v=$(run AUTHRELAY_CONF="$T/owned.conf" TCPREMOTEIP=$ip -- "$BIN/auth-wrap" "$T/true")
+			fi ;;
 		relayclient-set) v=$(run AUTHRELAY_CONF="$T/cdb.conf" TCPREMOTEIP=192.0.2.10 RELAYCLIENT= -- "$BIN/auth-wrap" "$T/true") ;;
 		db-hit) v=$(N=$((N / 10)) run AUTHRELAY_CONF="$T/db.conf" TCPREMOTEIP=192.0.2.10 -- "$BIN/auth-wrap" "$T/true") ;;
 		esac
@@ -112,7 +131,7 @@ echo "auth-wrap start-up ($N runs per row, median of the best of 3 rounds)"
 awk -v d="${best[direct]}" -v s="${best[nop-static]}" -v y="${best[nop-dynamic]}" \
     -v hit="${best[cdb-hit]}" -v miss="${best[cdb-miss]}" -v set="${best[relayclient-set]}" \
     -v db="${best[db-hit]}" -v pb="${best[pair-base]}" -v pd="${best[pair-delta]}" \
-    -v pm="${best[pair-miss]}" 'BEGIN {
+    -v pm="${best[pair-miss]}" -v od="${best[owned-delta]}" -v om="${best[owned-miss]}" 'BEGIN {
 	as = s - d; ay = y - d
 	printf "%-34s %10s %10s %10s %10s %s\n", "case", "median_us", "added_us", "x_static", "x_dynamic", "target"
 	printf "%-34s %10.1f %10s %10s %10s\n", "PROGRAM alone", d, "-", "-", "-"
@@ -123,6 +142,10 @@ awk -v d="${best[direct]}" -v s="${best[nop-static]}" -v y="${best[nop-dynamic]}
 	printf "%-34s %10.1f %10.1f %10.2f %10.2f %s\n", "auth-wrap base+delta, in base", pb, pb - d, (pb - d) / as, (pb - d) / ay, "x_dynamic <= 1.10"
 	printf "%-34s %10.1f %10.1f %10.2f %10.2f %s\n", "auth-wrap base+delta, in delta", pd, pd - d, (pd - d) / as, (pd - d) / ay, "x_dynamic <= 1.10"
 	printf "%-34s %10.1f %10.1f %10.2f %10.2f %s\n", "auth-wrap base+delta, not found", pm, pm - d, (pm - d) / as, (pm - d) / ay, "x_dynamic <= 1.10"
+	if (od > 0) {
+		printf "%-34s %10.1f %10.1f %10.2f %10.2f\n", "pair owned by authrelay, in delta", od, od - d, (od - d) / as, (od - d) / ay
+		printf "%-34s %10.1f %10.1f %10.2f %10.2f\n", "pair owned by authrelay, not found", om, om - d, (om - d) / as, (om - d) / ay
+	}
 	printf "%-34s %10.1f %10.1f %10.2f %10.2f\n", "auth-wrap, RELAYCLIENT already set", set, set - d, (set - d) / as, (set - d) / ay
 	printf "%-34s %10.1f %10.1f %10.2f %10.2f %s\n", "auth-wrap db (unix socket)", db, db - d, (db - d) / as, (db - d) / ay, "median <= 10000 us"
 }'
